@@ -1,0 +1,3 @@
+"""dictad: push-to-talk dictation that stays on your machine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from dictad.cli import main
+
+raise SystemExit(main())

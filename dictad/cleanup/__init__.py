@@ -1,0 +1,53 @@
+"""Cleanup turns a raw transcript into the text the user meant to write.
+
+Every cleaner has one method, ``clean(text) -> Cleaned``, and never raises for
+bad input: the rule cleaner is pure string work, and the LLM cleaner falls back to
+the rules when the model is absent, slow or answers with something unusable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dictad.config import CleanupConfig
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    cleaner: str
+    """Which cleaner produced ``text``: off, rules or llm."""
+    fallback_reason: str | None = None
+    """Why the configured cleaner's answer was not used, when it was not."""
+
+
+class Cleaner(Protocol):
+    name: str
+
+    def clean(self, text: str) -> Cleaned: ...
+
+
+class NoCleanup:
+    """``cleanup.mode: off``: the transcript as heard, only stripped."""
+
+    name = "off"
+
+    def clean(self, text: str) -> Cleaned:
+        return Cleaned(text.strip(), self.name)
+
+
+def make_cleaner(config: CleanupConfig, vocabulary: list[str], mode: str | None = None) -> Cleaner:
+    """The cleaner for ``mode`` (default: ``config.mode``)."""
+    from dictad.cleanup.rules import RuleCleaner
+
+    mode = mode or config.mode
+    if mode == "off":
+        return NoCleanup()
+    if mode == "rules":
+        return RuleCleaner()
+    if mode == "llm":
+        from dictad.cleanup.llm import LlmCleaner
+
+        return LlmCleaner(config, vocabulary, fallback=RuleCleaner())
+    raise ValueError(f"unknown cleanup mode {mode!r}: expected off, rules or llm")

@@ -1,0 +1,56 @@
+"""Spoken test clips made on the spot with espeak-ng and sox, and word error rate."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def require_tools(*names: str) -> None:
+    """Skip the test with a reason when a rig tool is missing (CI installs all of them)."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if missing:
+        pytest.skip(f"rig tools missing: {', '.join(missing)} (run .ci/run to install them)")
+
+
+def speak(text: str, path: Path, voice: str = "en-us+m3", words_per_minute: int = 165,
+          pad_before_s: float = 0.3, pad_after_s: float = 0.4) -> Path:
+    """Write ``text`` spoken by espeak-ng as a 16 kHz mono 16-bit WAV with silence around it."""
+    require_tools("espeak-ng", "sox")
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path),
+                    "pad", str(pad_before_s), str(pad_after_s)], check=True)
+    raw.unlink()
+    return path
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words with punctuation dropped, digits and apostrophes kept."""
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(word edits, reference words) between two texts: the parts of a word error rate."""
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, ref_word in enumerate(ref, 1):
+        previous_diagonal, row[0] = row[0], i
+        for j, hyp_word in enumerate(hyp, 1):
+            previous_diagonal, row[j] = row[j], min(
+                row[j] + 1, row[j - 1] + 1, previous_diagonal + (ref_word != hyp_word)
+            )
+    return row[-1], len(ref)
+
+
+def word_error_rate(pairs: list[tuple[str, str]]) -> float:
+    """Corpus WER over (reference, hypothesis) pairs."""
+    edits = total = 0
+    for reference, hypothesis in pairs:
+        e, n = word_errors(reference, hypothesis)
+        edits, total = edits + e, total + n
+    return edits / max(total, 1)
