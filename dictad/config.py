@@ -28,6 +28,9 @@ def _bounds(low: float | None = None, high: float | None = None) -> dict[str, fl
     return {"min": low, "max": high}
 
 
+_KEY_COMBINATION = {"check": parse_keys}
+
+
 @dataclass(frozen=True)
 class OllamaConfig:
     host: str
@@ -60,8 +63,8 @@ class TranscriptionConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     method: Literal["paste", "type", "auto"]
-    paste_keys: str
-    terminal_paste_keys: str
+    paste_keys: str = field(metadata=_KEY_COMBINATION)
+    terminal_paste_keys: str = field(metadata=_KEY_COMBINATION)
     terminal_classes: list[str]
     type_classes: list[str]
     clipboard_restore_delay_ms: int = field(metadata=_bounds(0, 5000))
@@ -79,7 +82,7 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class Config:
-    hotkey: str
+    hotkey: str = field(metadata=_KEY_COMBINATION)
     mode: Literal["hold", "toggle"]
     transcription: TranscriptionConfig
     cleanup: CleanupConfig
@@ -88,9 +91,6 @@ class Config:
     vocabulary: list[str]
     replacements: dict[str, str]
     source: Path | None = field(default=None, compare=False, metadata={"internal": True})
-
-
-KEY_COMBINATION_FIELDS = ("hotkey", "output.paste_keys", "output.terminal_paste_keys")
 
 
 class ConfigError(Exception):
@@ -247,6 +247,11 @@ def _convert(hint: Any, value: Any, key: str, meta: Any, problems: _Problems) ->
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if (low is not None and value < low) or (high is not None and value > high):
             problems.add(key, f"{_show(value)} is not allowed: expected a number from {low:g} to {high:g}")
+    if "check" in meta:
+        try:
+            meta["check"](value)
+        except KeySpecError as error:
+            problems.add(key, f"{_show(value)} is not allowed: {error}")
     return value
 
 
@@ -278,13 +283,6 @@ def _matches(hint: Any, value: Any) -> tuple[bool, str]:
 
 
 def _check_cross_field_rules(config: Config, problems: _Problems) -> None:
-    for key in KEY_COMBINATION_FIELDS:
-        section, _, name = key.rpartition(".")
-        spec = getattr(getattr(config, section) if section else config, name)
-        try:
-            parse_keys(spec)
-        except KeySpecError as error:
-            problems.add(key, str(error))
     if config.cleanup.style not in config.cleanup.styles:
         problems.add(
             "cleanup.style",

@@ -1,0 +1,1 @@
+"""The documented default configuration, shipped as package data (dictad.defaults)."""

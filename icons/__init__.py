@@ -1,0 +1,1 @@
+"""Tray state images, shipped as package data (dictad.icons)."""
