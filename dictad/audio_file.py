@@ -1,0 +1,36 @@
+"""Decoding audio files for ``dictad transcribe``: a thin edge over faster-whisper's PyAV decoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dictad.transcriber import SAMPLE_RATE
+
+
+class AudioFileError(Exception):
+    """A file that cannot be read as audio; the message names the file and the reason."""
+
+
+def read_audio_file(path: Path) -> np.ndarray:
+    """Float32 mono 16 kHz samples of any format and rate PyAV reads (WAV, FLAC, MP3, OGG, M4A...)."""
+    from faster_whisper import decode_audio
+
+    if not path.exists():
+        raise AudioFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioFileError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path}: the file is empty")
+    try:
+        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except Exception as error:
+        raise AudioFileError(f"{path}: not a readable audio file ({_reason(error)})") from error
+    if audio.size == 0:
+        raise AudioFileError(f"{path}: holds no audio samples")
+    return audio
+
+
+def _reason(error: Exception) -> str:
+    return str(error).strip() or type(error).__name__

@@ -1,0 +1,152 @@
+"""The ``dictad`` command: the daemon, one-shot transcription and cleanup, and diagnostics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from dictad import __version__
+from dictad.config import Config, ConfigError, config_as_dict, default_config_path, load_config
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("dictad")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="dictad %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not args.debug:
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"dictad: bad config:\n{error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dictad",
+        description="Push-to-talk dictation: hold a key, speak, and clean text lands in the focused window.",
+    )
+    parser.add_argument("--version", action="version", version=f"dictad {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    transcribe = _command(commands, "transcribe", cmd_transcribe, "print the text of audio files")
+    _add_cleanup_choice(transcribe, ["off", "rules", "llm"])
+    transcribe.add_argument("--json", action="store_true",
+                            help="one JSON object per file: file, raw, text, seconds, audio_seconds, cleaner")
+    transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                            help="audio files: WAV, FLAC, MP3, OGG, M4A..., any rate and channel count")
+
+    clean = _command(commands, "clean", cmd_clean, "clean each TEXT argument, or each line of stdin")
+    _add_cleanup_choice(clean, ["rules", "llm"])
+    clean.add_argument("texts", nargs="*", metavar="TEXT")
+
+    _command(commands, "doctor", cmd_doctor, "check the model, audio, display, clipboard and Ollama")
+    _command(commands, "config", cmd_config, "print where the config is read from and its effective values")
+    return parser
+
+
+def _command(commands, name: str, handler, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+    parser.set_defaults(handler=handler)
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        help=f"config file (default: {default_config_path()})")
+    parser.add_argument("--debug", action="store_true", help="debug logging (includes transcripts)")
+    return parser
+
+
+def _add_cleanup_choice(parser: argparse.ArgumentParser, modes: list[str]) -> None:
+    parser.add_argument("--cleanup", choices=modes, help="cleanup mode (default: cleanup.mode from the config)")
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from dictad.audio_file import AudioFileError, read_audio_file
+    from dictad.transcriber import ModelLoadError, Transcriber
+
+    config = load_config(args.config)
+    try:
+        transcriber = Transcriber(config.transcription, config.vocabulary)
+    except ModelLoadError as error:
+        print(f"dictad: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    finish = _finisher(config, args.cleanup)
+    status = EXIT_OK
+    for path in args.files:
+        started = time.perf_counter()
+        try:
+            audio = read_audio_file(path)
+        except AudioFileError as error:
+            print(f"dictad: {error}", file=sys.stderr)
+            status = EXIT_FAILURE
+            continue
+        transcript = transcriber.transcribe(audio)
+        dictation = finish(transcript.text)
+        seconds = time.perf_counter() - started
+        if not dictation.text:
+            print(f"dictad: {path}: no speech found", file=sys.stderr)
+        if args.json:
+            print(json.dumps({
+                "file": str(path), "raw": dictation.raw, "text": dictation.text,
+                "seconds": round(seconds, 3), "audio_seconds": round(transcript.audio_seconds, 3),
+                "cleaner": dictation.cleaner,
+            }, ensure_ascii=False), flush=True)
+        else:
+            print(dictation.text, flush=True)
+    return status
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    mode = args.cleanup or (config.cleanup.mode if config.cleanup.mode != "off" else "rules")
+    finish = _finisher(config, mode)
+    lines = args.texts or (line.rstrip("\n") for line in sys.stdin)
+    for line in lines:
+        print(finish(line).text, flush=True)
+    return EXIT_OK
+
+
+def _finisher(config: Config, mode: str | None):
+    from dictad.cleanup import make_cleaner
+    from dictad.pipeline import finish_transcript
+    from dictad.replacements import Replacer
+
+    replace = Replacer(config.replacements)
+    cleaner = make_cleaner(config.cleanup, config.vocabulary, mode)
+    return lambda raw: finish_transcript(raw, replace, cleaner)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dictad.doctor import print_report, run_checks
+
+    config = load_config(args.config)
+    checks = run_checks(config)
+    print_report(checks)
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILURE
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if config.source is not None:
+        print(f"# config read from {config.source}, over dictad's defaults")
+    else:
+        print(f"# no config file at {default_config_path()}: dictad's defaults are in effect")
+    print(yaml.safe_dump(config_as_dict(config), sort_keys=False, allow_unicode=True), end="")
+    return EXIT_OK

@@ -1,0 +1,103 @@
+"""``dictad doctor``: every part dictad needs, checked, with exactly what to do about each problem."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dictad.config import Config
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def run_checks(config: Config) -> list[Check]:
+    checks: list[Callable[[Config], Check]] = [
+        check_model, check_audio_input, check_display, check_clipboard, check_ollama,
+    ]
+    return [check(config) for check in checks]
+
+
+def print_report(checks: list[Check]) -> None:
+    for check in checks:
+        print(f"[{'ok' if check.ok else '!!'}] {check.name}: {check.detail}")
+        if check.fix:
+            print(f"     fix: {check.fix}")
+
+
+def check_model(config: Config) -> Check:
+    from dictad.transcriber import BUNDLED_MODELS, ModelLoadError, load_whisper_model
+
+    name = config.transcription.model
+    started = time.perf_counter()
+    try:
+        load_whisper_model(config.transcription)
+    except ModelLoadError as error:
+        return Check("speech model", False, str(error),
+                     f"set transcription.model to a bundled model ({', '.join(BUNDLED_MODELS)}) "
+                     f"or a model directory, or connect once to download {name}")
+    kind = "bundled" if name in BUNDLED_MODELS else "loaded"
+    return Check("speech model", True, f"{name} ({kind}) on {config.transcription.device} "
+                 f"loaded in {time.perf_counter() - started:.1f} s")
+
+
+def check_audio_input(config: Config) -> Check:
+    try:
+        import sounddevice
+    except OSError as error:
+        return Check("microphone", False, f"PortAudio is missing: {error}",
+                     "install PortAudio: sudo apt install libportaudio2 (Debian/Ubuntu)")
+    inputs = [(index, device) for index, device in enumerate(sounddevice.query_devices())
+              if device["max_input_channels"] > 0]
+    if not inputs:
+        return Check("microphone", False, "no audio input device found",
+                     "connect a microphone, and check it is not muted in the sound settings")
+    listing = "; ".join(f"{index}: {device['name']}" for index, device in inputs)
+    wanted = config.audio.device
+    return Check("microphone", True, f"input devices: {listing} (using: {wanted if wanted is not None else 'system default'})")
+
+
+def check_display(config: Config) -> Check:
+    session = os.environ.get("XDG_SESSION_TYPE", "")
+    if os.environ.get("WAYLAND_DISPLAY") or session == "wayland":
+        return Check("display", False,
+                     "Wayland session: global hotkeys cannot be grabbed, and typing into other apps is limited",
+                     "bind `dictad toggle` (or `dictad start` / `dictad stop`) to a shortcut in your "
+                     "compositor's keyboard settings; dictad listens on its control socket")
+    if os.environ.get("DISPLAY"):
+        return Check("display", True, f"X11 display {os.environ['DISPLAY']} (session type: {session or 'unknown'})")
+    return Check("display", False, "no display: DISPLAY is not set",
+                 "run dictad inside your desktop session (DISPLAY must be set for the hotkey, tray and typing)")
+
+
+def check_clipboard(config: Config) -> Check:
+    tools = [tool for tool in ("xclip", "xsel", "wl-copy") if shutil.which(tool)]
+    if tools:
+        return Check("clipboard", True, f"clipboard tool found: {', '.join(tools)}")
+    if config.output.method == "type":
+        return Check("clipboard", True, "no clipboard tool, and none needed: output.method is type")
+    return Check("clipboard", False, "no clipboard tool (xclip, xsel or wl-copy): pasting falls back to typing",
+                 "sudo apt install xclip   (or set output.method: type)")
+
+
+def check_ollama(config: Config) -> Check:
+    from dictad.cleanup.llm import probe_ollama
+
+    ollama = config.cleanup.ollama
+    needed = config.cleanup.mode == "llm"
+    probe = probe_ollama(ollama)
+    if probe.problem:
+        if not needed:
+            return Check("ollama", True, f"not in use (cleanup.mode is {config.cleanup.mode}); {probe.problem}")
+        return Check("ollama", False, probe.problem, probe.fix)
+    detail = (f"Ollama {probe.version} at {ollama.host}, model {ollama.model} present, "
+              f"round trip {probe.round_trip_s:.2f} s")
+    return Check("ollama", True, detail if needed else f"{detail} (not in use: cleanup.mode is {config.cleanup.mode})")
