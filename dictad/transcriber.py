@@ -117,5 +117,6 @@ class Transcriber:
             "condition_on_previous_text": False,
             "no_speech_threshold": 0.6,
             "log_prob_threshold": -1.0,
-            "hotwords": ", ".join(self.vocabulary) or None,
+            # Ending the hint as a sentence keeps Whisper punctuating the dictation itself.
+            "hotwords": ", ".join(self.vocabulary) + "." if self.vocabulary else None,
         }

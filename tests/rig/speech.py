@@ -29,9 +29,18 @@ def speak(text: str, path: Path, voice: str = "en-us+m3", words_per_minute: int 
     return path
 
 
+_NUMBER_WORDS = {
+    word: str(value) for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
 def words(text: str) -> list[str]:
-    """Lower-case words with punctuation dropped, digits and apostrophes kept."""
-    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+    """Lower-case words with punctuation dropped and small numbers as digits ("ten" and "10" agree)."""
+    found = re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+    return [_NUMBER_WORDS.get(word, word) for word in found]
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

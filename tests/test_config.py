@@ -1,0 +1,121 @@
+"""The config a user writes: defaults fill the gaps, and every mistake is named with file, line and key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dictad.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    return raised.value.problems
+
+
+def test_defaults_are_the_documented_ones(default_config):
+    assert default_config.hotkey == "<ctrl>+<alt>+space"
+    assert default_config.mode == "hold"
+    assert default_config.transcription.model == "tiny.en"
+    assert default_config.cleanup.mode == "rules"
+    assert default_config.output.method == "auto"
+    assert default_config.vocabulary == [] and default_config.replacements == {}
+    assert default_config.source is None
+
+
+def test_user_file_overrides_only_what_it_sets(tmp_path, default_config):
+    path = write(tmp_path, "transcription:\n  beam_size: 1\ncleanup:\n  ollama:\n    model: llama3.2:3b\n"
+                           "replacements:\n  kube cuddle: kubectl\n")
+    config = load_config(path)
+    assert config.transcription.beam_size == 1
+    assert config.transcription.model == default_config.transcription.model
+    assert config.cleanup.ollama.model == "llama3.2:3b"
+    assert config.cleanup.ollama.host == default_config.cleanup.ollama.host
+    assert config.cleanup.styles == default_config.cleanup.styles
+    assert config.replacements == {"kube cuddle": "kubectl"}
+    assert config.source == path
+
+
+def test_user_file_in_the_config_directory_is_found(isolated_user_config):
+    folder = isolated_user_config / "dictad"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.yaml").write_text("mode: toggle\n")
+    try:
+        assert load_config().mode == "toggle"
+    finally:
+        (folder / "config.yaml").unlink()
+
+
+def test_an_empty_user_file_means_defaults(tmp_path, default_config):
+    assert load_config(write(tmp_path, "# nothing yet\n")).mode == default_config.mode
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mode: hold\ntranscription:\n  beam_size: 0\n",
+         ":3: transcription.beam_size: 0 is not allowed: expected a number from 1 to 20"),
+        ("cleanup:\n  mode: fancy\n", ":2: cleanup.mode: 'fancy' is not allowed: expected one of off, rules, llm"),
+        ("output:\n  method: paste\n  apend: space\n",
+         ":3: output.apend: unknown key (did you mean output.append?)"),
+        ("hotkey: '<ctrl>+<alt>+spcae'\n", ":1: hotkey: '<ctrl>+<alt>+spcae' is not allowed: unknown key 'spcae' (did you mean <space>?)"),
+        ("hotkey: ''\n", ":1: hotkey: '' is not allowed: the combination is empty"),
+        ("hotkey: '<ctrl>++a'\n", ":1: hotkey: '<ctrl>++a' is not allowed"),
+        ("vocabulary: Kubernetes\n", ":1: vocabulary: 'Kubernetes' is not allowed: expected a list of text"),
+        ("audio:\n  sounds: yes please\n", ":2: audio.sounds: 'yes please' is not allowed: expected true or false"),
+        ("cleanup:\n  style: pirate\n", ":2: cleanup.style: 'pirate' is not allowed: expected one of the styles"),
+        ("transcription:\n  language: de\n", ":2: transcription.language: 'de' is not allowed with the English-only model"),
+        ("transcriptoin:\n  model: base.en\n", ":1: transcriptoin: unknown key (did you mean transcription?)"),
+    ],
+)
+def test_a_bad_value_is_named_with_file_line_and_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    problems = problems_of(path)
+    assert any(problem.startswith(str(path)) and expected in problem for problem in problems), problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    problems = problems_of(write(tmp_path, "mode: push\ntranscription:\n  beam_size: -1\n"))
+    assert len(problems) == 2
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, "mode: hold\ntranscription:\n  model: [unclosed\n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:") and "not valid YAML" in problem
+
+
+def test_a_config_that_is_not_a_mapping(tmp_path):
+    (problem,) = problems_of(write(tmp_path, "- just\n- a list\n"))
+    assert "must be a mapping" in problem
+
+
+def test_an_explicit_config_that_does_not_exist(tmp_path):
+    (problem,) = problems_of(tmp_path / "nope.yaml")
+    assert "config file not found" in problem
+
+
+def test_dictad_config_prints_source_and_effective_values(tmp_path):
+    path = write(tmp_path, "mode: toggle\n")
+    shown = subprocess.run([sys.executable, "-m", "dictad", "config", "--config", str(path)],
+                           capture_output=True, text=True, check=True).stdout
+    assert f"config read from {path}" in shown
+    assert "mode: toggle" in shown and "model: tiny.en" in shown
+
+
+def test_dictad_refuses_a_bad_config_with_exit_code_2(tmp_path):
+    path = write(tmp_path, "mode: push\n")
+    result = subprocess.run([sys.executable, "-m", "dictad", "clean", "--config", str(path), "x"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"{path}:1: mode: 'push' is not allowed: expected one of hold, toggle" in result.stderr

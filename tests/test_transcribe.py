@@ -1,0 +1,120 @@
+"""Real speech through the real bundled model: accuracy, silence, vocabulary, and the dictad CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dictad.audio_file import read_audio_file
+from dictad.config import TranscriptionConfig
+from dictad.transcriber import ModelLoadError, Transcriber, load_whisper_model
+from tests.rig.speech import word_error_rate
+
+pytestmark = pytest.mark.slow
+
+SENTENCES = [
+    "Please send me the report by Friday.",
+    "The meeting moved to Thursday afternoon.",
+    "Can you check whether the server is running?",
+    "I will call you back in ten minutes.",
+    "We should book a table for four people tonight.",
+    "Remember to buy milk, bread and coffee.",
+    "The train leaves at seven from platform two.",
+    "Thanks for the update, I will review it today.",
+]
+
+
+def dictad(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dictad", *args], capture_output=True, text=True, input=stdin)
+
+
+def test_spoken_sentences_are_transcribed(transcriber, make_clip):
+    pairs = [(text, transcriber.transcribe(read_audio_file(make_clip(text))).text) for text in SENTENCES]
+    assert word_error_rate(pairs) <= 0.20, pairs
+
+
+def test_silence_gives_nothing(transcriber):
+    assert transcriber.transcribe(np.zeros(16000 * 3, dtype=np.float32)).text == ""
+
+
+def test_noise_gives_nothing(transcriber):
+    noise = np.random.default_rng(7).normal(0, 0.1, 16000 * 3).astype(np.float32)
+    assert transcriber.transcribe(noise).text == ""
+
+
+def test_hum_and_clicks_give_nothing(transcriber):
+    t = np.arange(16000 * 3) / 16000
+    hum = 0.2 * np.sin(2 * np.pi * 50 * t) + 0.2 * (np.arange(t.size) % 4000 < 20)
+    assert transcriber.transcribe(hum.astype(np.float32)).text == ""
+
+
+def test_vocabulary_reaches_the_model(default_config, make_clip):
+    clip = read_audio_file(make_clip("Deploy it with kubectl on the Kubernetes cluster."))
+    plain = Transcriber(default_config.transcription).transcribe(clip).text
+    favoured = Transcriber(default_config.transcription, ["kubectl", "Kubernetes"]).transcribe(clip).text
+    assert "Kubernetes" not in plain, "the clip must be one the model gets wrong on its own"
+    assert "Kubernetes" in favoured and "kubectl" in favoured.lower()
+
+
+def test_a_missing_model_directory_says_where_it_looked(tmp_path):
+    config = TranscriptionConfig(str(tmp_path / "no-model"), "cpu", "int8", "en", 1, False)
+    with pytest.raises(ModelLoadError, match="does not exist.*bundled model \\(tiny.en\\)"):
+        load_whisper_model(config)
+
+
+def test_an_unknown_model_name_says_what_to_do():
+    config = TranscriptionConfig("no-such-whisper-model", "cpu", "int8", "en", 1, False)
+    with pytest.raises(ModelLoadError, match="not bundled with dictad \\(bundled: tiny.en\\).*Connect to the internet"):
+        load_whisper_model(config)
+
+
+def test_cli_transcribes_each_file_and_reports_bad_ones(make_clip, tmp_path):
+    good = make_clip(SENTENCES[0])
+    flac = tmp_path / "stereo44k.flac"
+    subprocess.run(["sox", str(make_clip(SENTENCES[1])), "-r", "44100", "-c", "2", str(flac)], check=True)
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("this is text, not sound")
+    empty = tmp_path / "empty.wav"
+    empty.touch()
+    silence = tmp_path / "silence.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(silence), "trim", "0", "2"], check=True)
+
+    result = dictad("transcribe", str(good), str(not_audio), str(flac), str(empty), str(silence), str(tmp_path / "gone.wav"))
+
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3, "one line per readable file"
+    assert "report" in lines[0] and "Friday" in lines[0], lines
+    assert "Thursday afternoon" in lines[1], lines
+    assert lines[2] == ""
+    assert f"{not_audio}: not a readable audio file" in result.stderr
+    assert f"{empty}: the file is empty" in result.stderr
+    assert f"{tmp_path / 'gone.wav'}: no such file" in result.stderr
+    assert f"{silence}: no speech found" in result.stderr
+
+
+def test_cli_json_has_raw_text_and_timing(make_clip, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("replacements:\n  friday: FRIDAY\n")
+    result = dictad("transcribe", "--json", "--config", str(config), str(make_clip(SENTENCES[0])))
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["file"].endswith(".wav")
+    assert "Friday" in record["raw"] and "FRIDAY" in record["text"]
+    assert 0 < record["seconds"] < 30 and record["audio_seconds"] > 1
+    assert record["cleaner"] == "rules"
+
+
+def test_cli_clean_reads_arguments_and_stdin():
+    assert dictad("clean", "um the the plan", "uh, works").stdout == "The plan\nWorks\n"
+    assert dictad("clean", stdin="I, uh, agree\nwhat is it?\n").stdout == "I agree\nWhat is it?\n"
+
+
+def test_cli_version_and_help():
+    assert dictad("--version").stdout.startswith("dictad ")
+    assert "--json" in dictad("transcribe", "--help").stdout
