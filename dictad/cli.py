@@ -15,12 +15,20 @@ from dictad import __version__
 from dictad.config import Config, ConfigError, config_as_dict, default_config_path, load_config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+CONTROL_COMMANDS = {
+    "toggle": "start dictating, or stop and deliver (bind this to a shortcut on Wayland)",
+    "start": "start dictating in the running daemon",
+    "stop": "stop dictating and deliver the text",
+    "cancel": "stop dictating and throw the recording away",
+    "status": "print the running daemon's state",
+}
 log = logging.getLogger("dictad")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv or ["run"])
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -48,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dictad {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    run = _command(commands, "run", cmd_run, "run the dictation daemon (tray icon, hotkey, control socket)")
+    run.add_argument("--events", type=Path, metavar="FILE",
+                     help="append one JSON line per state change, with a monotonic time t in seconds")
+    for name, summary in CONTROL_COMMANDS.items():
+        _command(commands, name, cmd_control, summary, config=False).set_defaults(control=name)
+
     transcribe = _command(commands, "transcribe", cmd_transcribe, "print the text of audio files")
     _add_cleanup_choice(transcribe, ["off", "rules", "llm"])
     transcribe.add_argument("--json", action="store_true",
@@ -64,17 +78,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command(commands, name: str, handler, summary: str) -> argparse.ArgumentParser:
+def _command(commands, name: str, handler, summary: str, config: bool = True) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
     parser.set_defaults(handler=handler)
-    parser.add_argument("--config", type=Path, metavar="PATH",
-                        help=f"config file (default: {default_config_path()})")
+    if config:
+        parser.add_argument("--config", type=Path, metavar="PATH",
+                            help=f"config file (default: {default_config_path()})")
     parser.add_argument("--debug", action="store_true", help="debug logging (includes transcripts)")
     return parser
 
 
 def _add_cleanup_choice(parser: argparse.ArgumentParser, modes: list[str]) -> None:
     parser.add_argument("--cleanup", choices=modes, help="cleanup mode (default: cleanup.mode from the config)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dictad.app import run_daemon
+
+    return run_daemon(load_config(args.config), args.events)
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    from dictad.control import NotRunning, send_command
+
+    try:
+        answer = send_command(args.control)
+    except NotRunning as error:
+        print(f"dictad: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not answer.get("ok"):
+        print(f"dictad: {answer.get('error')}", file=sys.stderr)
+        return EXIT_FAILURE
+    details = ", ".join(f"{key}: {value}" for key, value in answer.items() if key not in ("ok",) and value is not None)
+    print(details)
+    return EXIT_OK
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ the rules when the model is absent, slow or answers with something unusable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,8 +38,9 @@ class NoCleanup:
         return Cleaned(text.strip(), self.name)
 
 
-def make_cleaner(config: CleanupConfig, vocabulary: list[str], mode: str | None = None) -> Cleaner:
-    """The cleaner for ``mode`` (default: ``config.mode``)."""
+def make_cleaner(config: CleanupConfig, vocabulary: list[str], mode: str | None = None,
+                 on_problem: Callable[[str | None], None] | None = None) -> Cleaner:
+    """The cleaner for ``mode`` (default: ``config.mode``); ``on_problem`` hears of LLM trouble."""
     from dictad.cleanup.rules import RuleCleaner
 
     mode = mode or config.mode
@@ -49,5 +51,5 @@ def make_cleaner(config: CleanupConfig, vocabulary: list[str], mode: str | None 
     if mode == "llm":
         from dictad.cleanup.llm import LlmCleaner
 
-        return LlmCleaner(config, vocabulary, fallback=RuleCleaner())
+        return LlmCleaner(config, vocabulary, fallback=RuleCleaner(), on_problem=on_problem)
     raise ValueError(f"unknown cleanup mode {mode!r}: expected off, rules or llm")

@@ -1,0 +1,173 @@
+"""``dictad run``: the daemon wired to the real desktop (microphone, model, hotkey, tray, socket).
+
+Start-up order matters to the user: the control socket is claimed first (a second
+``dictad run`` fails in a moment, before loading anything), then the model, then the
+microphone and hotkey; ``ready`` is logged once dictation works. The LLM warms up in
+the background, and the tray owns the main thread when there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from dictad.config import Config
+from dictad.control import AlreadyRunning, ControlServer
+from dictad.daemon import Daemon, Delivered, Hooks
+from dictad.events import EventLog
+from dictad.keyspec import format_keys, parse_keys
+from dictad.transcriber import ModelLoadError, Transcriber
+
+log = logging.getLogger("dictad")
+
+
+class DesktopApp:
+    """Owns the edges around one Daemon and their lifetimes."""
+
+    def __init__(self, config: Config, events: EventLog):
+        from dictad.recorder import Recorder
+
+        self.config = config
+        self.events = events
+        self.stopped = threading.Event()
+        self.tray = None
+        self.hotkey = None
+        self.recorder = Recorder(config.audio.device, config.audio.preroll_ms)
+        self.daemon = Daemon(config, self.recorder, Transcriber(config.transcription, config.vocabulary),
+                             self.deliver, events, Hooks(
+                                 notify=self.notify, copy_to_clipboard=copy_to_clipboard,
+                                 recording_started=self._recording_started,
+                                 config_changed=self._config_changed, open_file=open_file, quit=self.quit))
+        self.recorder.on_error = self.daemon.recorder_failed
+        events.subscribe(self._on_event)
+
+    def deliver(self, text: str) -> Delivered:
+        from dictad.inject import deliver
+
+        result = deliver(text, self.daemon.config.output)
+        return Delivered(result.ok, result.method, result.error)
+
+    def notify(self, message: str) -> None:
+        if self.tray is not None:
+            self.tray.notify(message)
+
+    def start(self) -> None:
+        self.recorder.open()
+        self._grab_hotkey(self.config)
+        if self.config.cleanup.mode == "llm":
+            threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
+
+    def _grab_hotkey(self, config: Config) -> None:
+        from dictad.hotkey import HotkeyUnavailable, make_hotkey_listener
+
+        if self.hotkey is not None:
+            self.hotkey.stop()
+            self.hotkey = None
+        try:
+            self.hotkey = make_hotkey_listener(parse_keys(config.hotkey), self.daemon.hotkey_pressed,
+                                               self.daemon.hotkey_released, self.daemon.escape_pressed)
+            self.hotkey.start()
+        except HotkeyUnavailable as reason:
+            self.hotkey = None
+            log.warning("no global hotkey (%s): use `dictad toggle` from a shortcut of your desktop", reason)
+            return
+        log.info("hold %s to dictate", format_keys(parse_keys(config.hotkey)))
+
+    def _recording_started(self) -> None:
+        if self.hotkey is not None:
+            self.hotkey.set_escape_grab(True)
+        if self.daemon.config.audio.sounds:
+            from dictad.sounds import play_start_cue
+
+            play_start_cue(self.recorder)
+
+    def _on_event(self, name: str, record: dict) -> None:
+        if name in ("recording_stopped", "cancelled") and self.hotkey is not None:
+            self.hotkey.set_escape_grab(False)
+        if name == "recording_stopped" and self.daemon.config.audio.sounds:
+            from dictad.sounds import play_stop_cue
+
+            play_stop_cue()
+        if name == "state" and self.tray is not None:
+            self.tray.show(record["state"], record.get("detail", ""))
+
+    def _config_changed(self, previous: Config, config: Config) -> None:
+        if config.hotkey != previous.hotkey:
+            self._grab_hotkey(config)
+        if (config.transcription, config.vocabulary) != (previous.transcription, previous.vocabulary):
+            threading.Thread(target=self._reload_model, args=(config,), name="dictad-model", daemon=True).start()
+
+    def _reload_model(self, config: Config) -> None:
+        try:
+            self.daemon.transcriber = Transcriber(config.transcription, config.vocabulary)
+        except ModelLoadError as error:
+            self.daemon.recorder_failed(f"the new model could not be loaded, the old one is kept: {error}")
+
+    def quit(self) -> None:
+        self.stopped.set()
+        if self.tray is not None:
+            self.tray.stop()
+
+    def close(self) -> None:
+        if self.hotkey is not None:
+            self.hotkey.stop()
+        self.daemon.shutdown()
+        self.recorder.close()
+
+
+def run_daemon(config: Config, events_path: Path | None) -> int:
+    events = EventLog(events_path)
+    app: DesktopApp | None = None
+    control = ControlServer(lambda command: app.daemon.command(command) if app else {"state": "starting"})
+    try:
+        control.start()
+    except AlreadyRunning as error:
+        log.error("%s", error)
+        return 1
+    try:
+        app = DesktopApp(config, events)
+        app.start()
+    except ModelLoadError as error:
+        log.error("%s", error)
+        control.stop()
+        return 1
+    _stop_on_signals(app)
+    try:
+        _run_until_quit(app)
+    finally:
+        app.close()
+        control.stop()
+        events.close()
+    return 0
+
+
+def _run_until_quit(app: DesktopApp) -> None:
+    from dictad.tray import Tray, TrayUnavailable, require_tray_host
+
+    try:
+        require_tray_host()
+        app.tray = Tray(app.daemon)
+    except TrayUnavailable as reason:
+        log.info("no tray icon is shown: %s; dictad runs without one", reason)
+        app.events.emit("ready")
+        app.stopped.wait()
+        return
+    app.tray.run(on_ready=lambda: app.events.emit("ready"))
+
+
+def _stop_on_signals(app: DesktopApp) -> None:
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: app.quit())
+
+
+def copy_to_clipboard(text: str) -> None:
+    import pyperclip
+
+    pyperclip.copy(text)
+
+
+def open_file(path: Path) -> None:
+    subprocess.Popen(["xdg-open", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

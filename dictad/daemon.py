@@ -1,0 +1,412 @@
+"""The daemon's state machine: what a key press, a socket command or a menu click does.
+
+Hardware stays at the edges and is handed in (a recorder, a transcriber, a deliver
+function), so this module is plain logic that tests drive directly. Recording happens
+on the caller's thread (hotkey, socket); transcription, cleanup and delivery happen
+one dictation at a time in a worker thread fed by a queue, so a press while the
+previous dictation is still being processed starts a new recording at once and its
+audio waits its turn: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from dictad.cleanup import Cleaner, make_cleaner
+from dictad.config import Config, ConfigError, default_config_path, load_config
+from dictad.events import EventLog, State
+from dictad.pipeline import Dictation, finish_transcript
+from dictad.replacements import Replacer
+from dictad.transcriber import SAMPLE_RATE, Transcript
+
+log = logging.getLogger(__name__)
+RECENT_LIMIT = 10
+NEW_CONFIG_TEXT = """\
+# dictad configuration: set only what you want to change.
+# Every key, its default and what it accepts: run `dictad config`, or see
+# config/default.yaml in dictad's source. Use "Reload config" in the tray menu after saving.
+"""
+
+
+class Recorder(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> np.ndarray: ...
+
+
+class SpeechToText(Protocol):
+    def transcribe(self, audio: np.ndarray) -> Transcript: ...
+
+
+@dataclass(frozen=True)
+class Delivered:
+    ok: bool
+    method: str
+    error: str | None = None
+
+
+Deliver = Callable[[str], Delivered]
+
+
+def _nothing(*_args: object) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """What the daemon asks of the desktop around it; each defaults to doing nothing."""
+
+    notify: Callable[[str], None] = _nothing
+    copy_to_clipboard: Callable[[str], None] = _nothing
+    recording_started: Callable[[], None] = _nothing
+    config_changed: Callable[[Config, Config], None] = _nothing
+    open_file: Callable[[Path], None] = _nothing
+    quit: Callable[[], None] = _nothing
+
+
+@dataclass
+class RecentDictation:
+    text: str
+    delivered: bool
+
+
+class Daemon:
+    """Reacts to presses, commands and menu clicks; owns the one current state."""
+
+    def __init__(self, config: Config, recorder: Recorder, transcriber: SpeechToText, deliver: Deliver,
+                 events: EventLog, hooks: Hooks | None = None):
+        self.config = config
+        self.recorder = recorder
+        self.transcriber = transcriber
+        self.deliver = deliver
+        self.events = events
+        self.hooks = hooks or Hooks()
+        self.history: deque[RecentDictation] = deque(maxlen=RECENT_LIMIT)
+        self.paused = False
+        self.state = State.IDLE
+        self.error: str | None = None
+        self._recording = False
+        self._busy = 0
+        self._lock = threading.RLock()
+        self._cap_timer: threading.Timer | None = None
+        self._jobs: queue.Queue[np.ndarray | None] = queue.Queue()
+        self._last_cleanup_mode = config.cleanup.mode if config.cleanup.mode != "off" else "rules"
+        self._apply_config(config)
+        self._worker = threading.Thread(target=self._work, name="dictad-worker", daemon=True)
+        self._worker.start()
+
+    # -- inputs: hotkey -----------------------------------------------------------------
+
+    def hotkey_pressed(self) -> None:
+        if self.config.mode == "toggle" and self._recording:
+            self.stop_recording()
+        else:
+            self.start_recording()
+
+    def hotkey_released(self) -> None:
+        if self.config.mode == "hold":
+            self.stop_recording()
+
+    def escape_pressed(self) -> None:
+        self.cancel_recording()
+
+    # -- inputs: control socket -----------------------------------------------------------
+
+    def command(self, name: str) -> dict[str, Any]:
+        actions: dict[str, Callable[[], object]] = {
+            "toggle": lambda: self.stop_recording() if self._recording else self.start_recording(),
+            "start": self.start_recording,
+            "stop": self.stop_recording,
+            "cancel": self.cancel_recording,
+            "status": lambda: None,
+        }
+        actions[name]()
+        return self.status()
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {"state": self.state.value, "pid": os.getpid(), "mode": self.config.mode,
+                    "cleanup": self.cleanup_mode, "paused": self.paused, "queued": self._busy,
+                    "error": self.error}
+
+    # -- recording ------------------------------------------------------------------------
+
+    def start_recording(self) -> None:
+        with self._lock:
+            if self._recording or self.paused:
+                return
+            try:
+                self.recorder.start()
+            except Exception as error:
+                self._fail(f"the microphone could not be opened: {error}")
+                return
+            self._recording = True
+            self.error = None
+            self._cap_timer = threading.Timer(self.config.audio.max_duration_s, self._stop_at_cap)
+            self._cap_timer.daemon = True
+            self._cap_timer.start()
+            self.events.emit("recording_started")
+            self._refresh_state()
+        self.hooks.recording_started()
+
+    def stop_recording(self) -> None:
+        audio = self._end_recording()
+        if audio is None:
+            return
+        seconds = len(audio) / SAMPLE_RATE
+        self.events.emit("recording_stopped", seconds=round(seconds, 3))
+        if seconds * 1000 < self.config.audio.min_duration_ms:
+            self.events.emit("discarded", reason="too_short", seconds=round(seconds, 3))
+            return
+        with self._lock:
+            self._busy += 1
+            self._refresh_state()
+        self._jobs.put(audio)
+
+    def cancel_recording(self) -> None:
+        if self._end_recording() is not None:
+            self.events.emit("cancelled")
+
+    def _stop_at_cap(self) -> None:
+        log.info("recording reached audio.max_duration_s (%s s): delivering what was said",
+                 self.config.audio.max_duration_s)
+        self.stop_recording()
+
+    def _end_recording(self) -> np.ndarray | None:
+        with self._lock:
+            if not self._recording:
+                return None
+            self._recording = False
+            if self._cap_timer is not None:
+                self._cap_timer.cancel()
+            try:
+                audio = self.recorder.stop()
+            finally:
+                self._refresh_state()
+            return audio
+
+    def recorder_failed(self, message: str) -> None:
+        """The recorder lost its device: say so; what was recorded is still transcribed."""
+        self._fail(message)
+
+    # -- the worker: transcription, cleanup, delivery ---------------------------------------
+
+    def _work(self) -> None:
+        while (audio := self._jobs.get()) is not None:
+            try:
+                self._process(audio)
+            except Exception as error:
+                log.exception("dictation failed")
+                self._fail(f"dictation failed: {error}")
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                    self._refresh_state()
+
+    def _process(self, audio: np.ndarray) -> None:
+        started = time.perf_counter()
+        transcript = self.transcriber.transcribe(audio)
+        self.events.emit("transcribed", seconds=round(time.perf_counter() - started, 3),
+                         chars=len(transcript.text))
+        log.debug("transcript: %r", transcript.text)
+        if not transcript.text:
+            self.events.emit("discarded", reason="no_speech")
+            return
+        dictation = self._finish(transcript.text)
+        self.events.emit("cleaned", cleaner=dictation.cleaner, fallback_reason=dictation.fallback_reason,
+                         chars=len(dictation.text))
+        if dictation.text:
+            self._deliver(dictation)
+
+    def _finish(self, raw: str) -> Dictation:
+        with self._lock:
+            replace_words, cleaner = self._replace, self._cleaner_for(self.config.cleanup.mode)
+        return finish_transcript(raw, replace_words, cleaner)
+
+    def _cleaner_for(self, mode: str) -> Cleaner:
+        """One cleaner per mode, kept across toggles so an LLM problem is reported once."""
+        if mode not in self._cleaners:
+            self._cleaners[mode] = make_cleaner(self.config.cleanup, self.config.vocabulary, mode,
+                                                on_problem=self._llm_problem)
+        return self._cleaners[mode]
+
+    def _llm_problem(self, message: str | None) -> None:
+        if message is None:
+            self.events.emit("llm_recovered")
+            return
+        self.events.emit("llm_problem", message=message)
+        self.hooks.notify(f"LLM cleanup unavailable, using rules: {message}")
+
+    def warm_up_cleanup(self) -> None:
+        """Warm the LLM up when it is in use; blocks, so call it from a background thread."""
+        cleaner = self._cleaner_for(self.config.cleanup.mode)
+        warm_up = getattr(cleaner, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
+    def _deliver(self, dictation: Dictation) -> None:
+        result = self.deliver(dictation.text)
+        self.history.appendleft(RecentDictation(dictation.text, result.ok))
+        if result.ok:
+            self.events.emit("injected", method=result.method, chars=len(dictation.text))
+            return
+        self._fail(f"the text could not be delivered ({result.error}); it is kept in Recent dictations")
+
+    def _fail(self, message: str) -> None:
+        log.error("%s", message)
+        with self._lock:
+            self.error = message
+            self._refresh_state()
+        self.events.emit("error", message=message)
+        self.hooks.notify(message)
+
+    def _refresh_state(self) -> None:
+        if self.paused:
+            state = State.DISABLED
+        elif self._recording:
+            state = State.RECORDING
+        elif self._busy:
+            state = State.WORKING
+        elif self.error:
+            state = State.ERROR
+        else:
+            state = State.IDLE
+        if state != self.state:
+            self.state = state
+            self.events.emit("state", state=state.value, detail=self.error or "")
+
+    # -- config -----------------------------------------------------------------------------
+
+    def _apply_config(self, config: Config) -> None:
+        with self._lock:
+            self.config = config
+            self._replace = Replacer(config.replacements)
+            self._cleaners: dict[str, Cleaner] = {}
+
+    def apply_config(self, config: Config) -> None:
+        """Switch to a new config; the desktop side re-grabs the hotkey or reloads the model if needed."""
+        previous = self.config
+        if config.cleanup.mode != "off":
+            self._last_cleanup_mode = config.cleanup.mode
+        self._apply_config(config)
+        self.events.emit("settings", cleanup=config.cleanup.mode, style=config.cleanup.style, mode=config.mode)
+        self.hooks.config_changed(previous, config)
+
+    def _set_cleanup(self, mode: str, style: str) -> None:
+        """Switch cleanup live, keeping the cleaners (and what they know of Ollama) already made."""
+        with self._lock:
+            cleanup = replace(self.config.cleanup, mode=mode, style=style)
+            self.config = replace(self.config, cleanup=cleanup)
+            if mode != "off":
+                self._last_cleanup_mode = mode
+            for cleaner in self._cleaners.values():
+                if hasattr(cleaner, "style"):
+                    cleaner.style = style
+        self.events.emit("settings", cleanup=mode, style=style, mode=self.config.mode)
+
+    # -- what the tray shows and does -------------------------------------------------------
+
+    @property
+    def cleanup_mode(self) -> str:
+        return self.config.cleanup.mode
+
+    @property
+    def cleanup_on(self) -> bool:
+        return self.config.cleanup.mode != "off"
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @property
+    def styles(self) -> list[str]:
+        return list(self.config.cleanup.styles)
+
+    @property
+    def style(self) -> str:
+        return self.config.cleanup.style
+
+    @property
+    def hotkey(self) -> str:
+        return self.config.hotkey
+
+    @property
+    def config_path(self) -> Path | None:
+        return self.config.source
+
+    @property
+    def recent(self) -> list[str]:
+        return [item.text for item in self.history]
+
+    def toggle_cleanup(self) -> None:
+        self._set_cleanup("off" if self.cleanup_on else self._last_cleanup_mode, self.style)
+
+    def set_style(self, name: str) -> None:
+        if name not in self.config.cleanup.styles:
+            raise ValueError(f"unknown cleanup style {name!r}: expected one of {', '.join(self.styles)}")
+        self._set_cleanup(self.cleanup_mode, name)
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in ("hold", "toggle"):
+            raise ValueError(f"unknown mode {mode!r}: expected hold or toggle")
+        self.cancel_recording()
+        self.apply_config(replace(self.config, mode=mode))
+
+    def reload_config(self) -> bool:
+        """Read the config file again; a bad one keeps the running config and says why."""
+        try:
+            config = load_config(self.config.source)
+        except ConfigError as error:
+            self._fail(f"config not reloaded, the running config is kept:\n{error}")
+            return False
+        self.apply_config(config)
+        return True
+
+    def open_config(self) -> None:
+        """Open the user's config file, creating a commented one first if there is none."""
+        path = self.config.source or default_config_path()
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(NEW_CONFIG_TEXT, encoding="utf-8")
+        self.hooks.open_file(path)
+
+    def quit(self) -> None:
+        self.hooks.quit()
+
+    def toggle_pause(self) -> None:
+        self.cancel_recording()
+        with self._lock:
+            self.paused = not self.paused
+            self._refresh_state()
+
+    def copy_last(self) -> None:
+        if self.history:
+            self.copy_recent(0)
+
+    def copy_recent(self, index: int) -> None:
+        self.hooks.copy_to_clipboard(self.history[index].text)
+
+    def paste_last(self) -> None:
+        if self.history:
+            self._deliver_again(self.history[0])
+
+    def _deliver_again(self, item: RecentDictation) -> None:
+        result = self.deliver(item.text)
+        item.delivered = item.delivered or result.ok
+        if not result.ok:
+            self._fail(f"the text could not be delivered ({result.error})")
+
+    def shutdown(self) -> None:
+        self.cancel_recording()
+        self._jobs.put(None)
+        self._worker.join(timeout=30)

@@ -1,0 +1,58 @@
+"""The daemon's states and its event log: one place every state change goes through.
+
+The tray, the control socket and ``--events FILE`` all read from here, so they can
+never disagree about what dictad is doing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any, TextIO
+
+log = logging.getLogger(__name__)
+
+
+class State(str, Enum):
+    IDLE = "idle"
+    RECORDING = "recording"
+    WORKING = "working"
+    DISABLED = "disabled"
+    ERROR = "error"
+
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class EventLog:
+    """Appends ``{"event": name, "t": monotonic seconds, ...}`` lines and tells listeners."""
+
+    def __init__(self, path: Path | None = None):
+        self._file: TextIO | None = path.open("a", encoding="utf-8", buffering=1) if path else None
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: str, **fields: Any) -> None:
+        record = {"event": event, "t": round(time.monotonic(), 4), **fields}
+        with self._lock:
+            if self._file is not None:
+                self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for listener in self._listeners:
+            try:
+                listener(event, record)
+            except Exception:
+                log.exception("event listener failed on %s", event)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -1,0 +1,80 @@
+"""The control socket over a real Unix socket: commands, permissions, one daemon at a time."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from dictad.control import AlreadyRunning, ControlServer, NotRunning, send_command
+
+
+@pytest.fixture
+def sock_path(tmp_path):
+    return tmp_path / "run" / "control.sock"
+
+
+@pytest.fixture
+def server(sock_path):
+    received: list[str] = []
+
+    def handle(command: str) -> dict:
+        received.append(command)
+        return {"state": "recording" if command == "start" else "idle", "pid": 4242}
+
+    control = ControlServer(handle, sock_path)
+    control.start()
+    yield control, received
+    control.stop()
+
+
+def test_commands_reach_the_daemon_and_answer(server, sock_path):
+    _, received = server
+    assert send_command("start", sock_path) == {"ok": True, "state": "recording", "pid": 4242}
+    assert send_command("status", sock_path)["state"] == "idle"
+    assert received == ["start", "status"]
+
+
+def test_an_unknown_command_is_refused_with_the_allowed_ones(server, sock_path):
+    answer = send_command("explode", sock_path)
+    assert answer["ok"] is False
+    assert "toggle, start, stop, cancel, status" in answer["error"]
+
+
+def test_only_the_user_can_reach_the_socket(server, sock_path):
+    assert stat.S_IMODE(sock_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(sock_path.parent.stat().st_mode) == 0o700
+
+
+def test_a_second_daemon_is_refused_with_the_first_ones_pid(server, sock_path):
+    with pytest.raises(AlreadyRunning, match="already running \\(pid 4242"):
+        ControlServer(lambda command: {}, sock_path).start()
+
+
+def test_a_socket_left_by_a_dead_daemon_is_taken_over(sock_path):
+    sock_path.parent.mkdir(mode=0o700)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(sock_path))
+    stale.close()
+    control = ControlServer(lambda command: {"state": "idle"}, sock_path)
+    control.start()
+    try:
+        assert send_command("status", sock_path)["state"] == "idle"
+    finally:
+        control.stop()
+    assert not sock_path.exists()
+
+
+def test_no_daemon_gives_a_clear_answer(sock_path):
+    with pytest.raises(NotRunning, match="dictad is not running .* start it with `dictad run`"):
+        send_command("status", sock_path)
+
+
+def test_the_cli_client_says_when_no_daemon_runs(tmp_path):
+    env = {"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "dictad", "status"], capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert "dictad is not running" in result.stderr

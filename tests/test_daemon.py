@@ -1,0 +1,204 @@
+"""The daemon's state machine without hardware, as the desktop issue asks for this layer.
+
+The recorder, recogniser and window are stand-ins here on purpose: these tests pin the
+policy (hold, toggle, queueing, cancel, caps, failures) in milliseconds. The same
+daemon with the real microphone, model, keys and window is tested on the desktop rig.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dictad.daemon import Daemon, Delivered, Hooks
+from dictad.events import EventLog, State
+from dictad.transcriber import SAMPLE_RATE, Transcript
+from tests.rig.waiting import wait_until
+
+
+class ScriptedRecorder:
+    """Hands back the next prepared recording; a sample value picks the transcript."""
+
+    def __init__(self):
+        self.recordings: list[np.ndarray] = []
+        self.started = 0
+
+    def say(self, phrase_index: int, seconds: float = 1.0) -> None:
+        self.recordings.append(np.full(int(seconds * SAMPLE_RATE), phrase_index, dtype=np.float32))
+
+    def start(self) -> None:
+        self.started += 1
+
+    def stop(self) -> np.ndarray:
+        return self.recordings.pop(0) if self.recordings else np.zeros(0, dtype=np.float32)
+
+
+class PhraseTranscriber:
+    PHRASES = ["", "um the the report is ready", "uh call me back", "what is the capital of France?"]
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        self.gate.wait(10)
+        return Transcript(self.PHRASES[int(audio[0])] if audio.size else "", audio.size / SAMPLE_RATE, "en")
+
+
+class Window:
+    def __init__(self):
+        self.texts: list[str] = []
+        self.works = True
+
+    def deliver(self, text: str) -> Delivered:
+        if not self.works:
+            return Delivered(False, "paste", "no window has focus")
+        self.texts.append(text)
+        return Delivered(True, "paste")
+
+
+class Recorded:
+    def __init__(self):
+        self.events: list[dict] = []
+        self.notes: list[str] = []
+
+    def names(self) -> list[str]:
+        return [event["event"] for event in self.events if event["event"] not in ("state", "settings")]
+
+
+@pytest.fixture
+def rig(default_config):
+    recorder, transcriber, window, seen = ScriptedRecorder(), PhraseTranscriber(), Window(), Recorded()
+    events = EventLog()
+    events.subscribe(lambda name, record: seen.events.append(record))
+    config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0))
+    daemon = Daemon(config, recorder, transcriber, window.deliver, events, Hooks(notify=seen.notes.append))
+    yield daemon, recorder, transcriber, window, seen
+    daemon.shutdown()
+
+
+def dictate(daemon: Daemon, recorder: ScriptedRecorder, phrase: int, seconds: float = 1.0) -> None:
+    recorder.say(phrase, seconds)
+    daemon.hotkey_pressed()
+    daemon.hotkey_released()
+
+
+def test_hold_records_while_held_and_delivers_clean_text(rig):
+    daemon, recorder, _, window, seen = rig
+    recorder.say(1)
+    daemon.hotkey_pressed()
+    assert daemon.state is State.RECORDING
+    daemon.hotkey_released()
+    wait_until(lambda: window.texts, what="the dictation to arrive")
+    assert window.texts == ["The report is ready"]
+    assert seen.names() == ["recording_started", "recording_stopped", "transcribed", "cleaned", "injected"]
+    assert daemon.recent == ["The report is ready"]
+    wait_until(lambda: daemon.state is State.IDLE, what="idle again")
+
+
+def test_toggle_mode_starts_on_one_press_and_stops_on_the_next(rig):
+    daemon, recorder, _, window, _ = rig
+    daemon.set_mode("toggle")
+    recorder.say(2)
+    daemon.hotkey_pressed()
+    daemon.hotkey_released()
+    assert daemon.state is State.RECORDING
+    daemon.hotkey_pressed()
+    wait_until(lambda: window.texts == ["Call me back"], what="the dictation")
+
+
+def test_a_too_short_press_produces_nothing(rig):
+    daemon, recorder, _, window, seen = rig
+    dictate(daemon, recorder, 1, seconds=0.1)
+    assert seen.names()[-1] == "discarded" and seen.events[-1]["reason"] == "too_short"
+    assert window.texts == [] and recorder.started == 1
+
+
+def test_no_speech_produces_nothing(rig):
+    daemon, recorder, _, window, seen = rig
+    dictate(daemon, recorder, 0)
+    discarded = wait_until(lambda: [e for e in seen.events if e["event"] == "discarded"], what="the verdict")
+    assert discarded[0]["reason"] == "no_speech"
+    assert window.texts == []
+
+
+def test_a_press_during_processing_is_queued_not_dropped(rig):
+    daemon, recorder, transcriber, window, _ = rig
+    transcriber.gate.clear()
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: daemon.state is State.WORKING, what="the first dictation in work")
+    dictate(daemon, recorder, 2)
+    assert daemon.status()["queued"] == 2
+    transcriber.gate.set()
+    wait_until(lambda: len(window.texts) == 2, what="both dictations")
+    assert window.texts == ["The report is ready", "Call me back"]
+
+
+def test_escape_cancels_the_recording(rig):
+    daemon, recorder, _, window, seen = rig
+    recorder.say(1)
+    daemon.hotkey_pressed()
+    daemon.escape_pressed()
+    daemon.hotkey_released()
+    assert seen.names() == ["recording_started", "cancelled"]
+    assert daemon.state is State.IDLE and window.texts == []
+
+
+def test_a_recording_past_the_cap_stops_and_delivers(rig):
+    daemon, recorder, _, window, seen = rig
+    recorder.say(2, seconds=1.0)
+    daemon.hotkey_pressed()
+    wait_until(lambda: window.texts == ["Call me back"], timeout=10, what="delivery at the cap")
+    daemon.hotkey_released()
+    assert seen.names().count("recording_stopped") == 1
+
+
+def test_pause_ignores_the_hotkey(rig):
+    daemon, recorder, _, window, _ = rig
+    daemon.toggle_pause()
+    assert daemon.state is State.DISABLED
+    dictate(daemon, recorder, 1)
+    assert recorder.started == 0
+    daemon.toggle_pause()
+    assert daemon.state is State.IDLE
+
+
+def test_text_that_cannot_be_delivered_is_kept_and_reported(rig):
+    daemon, recorder, _, window, seen = rig
+    window.works = False
+    dictate(daemon, recorder, 3)
+    wait_until(lambda: seen.notes, what="the notification")
+    assert daemon.recent == ["What is the capital of France?"]
+    assert "kept in Recent dictations" in seen.notes[0]
+    wait_until(lambda: daemon.state is State.ERROR, what="the error state")
+    window.works = True
+    daemon.paste_last()
+    assert window.texts == ["What is the capital of France?"]
+
+
+def test_cleanup_switch_applies_to_the_next_dictation(rig):
+    daemon, recorder, _, window, _ = rig
+    daemon.toggle_cleanup()
+    assert not daemon.cleanup_on and daemon.cleanup_mode == "off"
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: window.texts, what="the raw dictation")
+    daemon.toggle_cleanup()
+    assert daemon.cleanup_mode == "rules"
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: len(window.texts) == 2, what="the cleaned dictation")
+    assert window.texts == ["um the the report is ready", "The report is ready"]
+
+
+def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
+    daemon, _, _, _, seen = rig
+    path = tmp_path / "config.yaml"
+    path.write_text("mode: toggle\n")
+    daemon.config = replace(daemon.config, source=path)
+    assert daemon.reload_config() and daemon.mode == "toggle"
+    path.write_text("mode: sometimes\n")
+    assert not daemon.reload_config()
+    assert daemon.mode == "toggle"
+    assert "config not reloaded" in seen.notes[-1] and f"{path}:1: mode" in seen.notes[-1]
