@@ -97,7 +97,7 @@ def check_ollama(config: Config) -> Check:
     if probe.problem:
         if not needed:
             return Check("ollama", True, f"not in use (cleanup.mode is {config.cleanup.mode}); {probe.problem}")
-        return Check("ollama", False, probe.problem, probe.fix)
+        return Check("ollama", False, probe.problem)
     detail = (f"Ollama {probe.version} at {ollama.host}, model {ollama.model} present, "
               f"round trip {probe.round_trip_s:.2f} s")
     return Check("ollama", True, detail if needed else f"{detail} (not in use: cleanup.mode is {config.cleanup.mode})")
