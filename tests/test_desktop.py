@@ -1,0 +1,183 @@
+"""dictad run on a real desktop, used the way people use it.
+
+A real X display with a tray host, a real PulseAudio microphone, a Tk window as "any app":
+the hotkey is held with xdotool (XTest, as a keyboard would), speech is played into the
+virtual microphone in real time, and the test reads what landed in the window. Every wait
+is on a condition (an event in the daemon's --events log, the window's text).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.rig.audio import AudioRig, audio_rig  # noqa: F401  (fixtures)
+from tests.rig.display import (  # noqa: F401  (fixtures)
+    notification_daemon,
+    session_bus,
+    target_window,
+    tray_host,
+    x_display,
+    xdotool,
+)
+from tests.rig.speech import word_errors
+from tests.rig.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+
+HOTKEY = "ctrl+alt+space"
+SPOKEN = "Please send me the report by Friday."
+
+
+@dataclass
+class RunningDaemon:
+    process: subprocess.Popen[str]
+    events_path: Path
+    log_path: Path
+
+    def events(self) -> list[dict]:
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in self.events_path.read_text().splitlines() if line.strip()]
+
+    def wait_event(self, name: str, after: int = 0, timeout: float = 30) -> dict:
+        def find() -> dict | None:
+            return next((e for e in self.events()[after:] if e["event"] == name), None)
+
+        return wait_until(find, timeout=timeout, what=f"the {name!r} event; daemon log:\n{self.log()}")
+
+    def mark(self) -> int:
+        return len(self.events())
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-3000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def dictad(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dictad", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def start_daemon(tmp_path, x_display, session_bus, notification_daemon, tray_host, audio_rig):  # noqa: F811
+    started: list[RunningDaemon] = []
+
+    def start(config_text: str = "", ready: bool = True) -> RunningDaemon:
+        config = tmp_path / f"config{len(started)}.yaml"
+        config.write_text(config_text or "mode: hold\n")
+        events = tmp_path / f"events{len(started)}.jsonl"
+        log = tmp_path / f"daemon{len(started)}.log"
+        with log.open("w") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dictad", "run", "--config", str(config), "--events", str(events)],
+                stdout=log_file, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
+            )
+        daemon = RunningDaemon(process, events, log)
+        started.append(daemon)
+        if ready:
+            daemon.wait_event("ready", timeout=60)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop()
+
+
+@pytest.fixture
+def spoken_clip(make_clip):
+    return make_clip(SPOKEN)
+
+
+def hold_and_speak(daemon: RunningDaemon, rig: AudioRig, clip: Path) -> int:
+    """Hold the hotkey, play ``clip`` into the microphone, release; returns the event mark before."""
+    mark = daemon.mark()
+    xdotool("keydown", HOTKEY)
+    daemon.wait_event("recording_started", after=mark)
+    rig.play(clip).wait()
+    xdotool("keyup", HOTKEY)
+    return mark
+
+
+def assert_close(reference: str, text: str, max_error_rate: float = 0.35) -> None:
+    errors, total = word_errors(reference, text)
+    assert errors / total <= max_error_rate, f"{text!r} is too far from {reference!r}"
+
+
+def test_holding_the_hotkey_and_speaking_pastes_the_words(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
+    daemon = start_daemon("output:\n  method: paste\n")
+    subprocess.run(["xclip", "-selection", "clipboard"], input=b"what the user had copied", check=True)
+    target_window.focus()
+    mark = hold_and_speak(daemon, audio_rig, spoken_clip)
+    injected = daemon.wait_event("injected", after=mark)
+    assert injected["method"] == "paste"
+    text = target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20)
+    assert_close(SPOKEN, text)
+    clipboard = wait_until(lambda: subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+                                                   text=True).stdout == "what the user had copied",
+                           timeout=10, what="the user's clipboard to come back")
+    assert clipboard
+
+
+def test_typing_delivers_the_words_too(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
+    daemon = start_daemon("output:\n  method: type\n")
+    target_window.focus()
+    mark = hold_and_speak(daemon, audio_rig, spoken_clip)
+    assert daemon.wait_event("injected", after=mark)["method"] == "type"
+    assert_close(SPOKEN, target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20))
+
+
+def test_toggle_mode_cancel_and_a_too_short_press(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
+    daemon = start_daemon("mode: toggle\n")
+    target_window.focus()
+    mark = daemon.mark()
+    xdotool("key", HOTKEY)
+    daemon.wait_event("recording_started", after=mark)
+    audio_rig.play(spoken_clip).wait()
+    xdotool("key", HOTKEY)
+    daemon.wait_event("injected", after=mark)
+    assert_close(SPOKEN, target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20))
+
+    mark = daemon.mark()
+    xdotool("key", HOTKEY)
+    daemon.wait_event("recording_started", after=mark)
+    xdotool("key", "Escape")
+    daemon.wait_event("cancelled", after=mark)
+
+    mark = daemon.mark()
+    xdotool("key", HOTKEY)
+    daemon.wait_event("recording_started", after=mark)
+    xdotool("key", HOTKEY)
+    assert daemon.wait_event("discarded", after=mark)["reason"] == "too_short"
+    names = [event["event"] for event in daemon.events()[mark:]]
+    assert "injected" not in names
+    assert "Escape" not in target_window.text()
+
+
+def test_the_control_socket_drives_the_daemon_and_refuses_a_second_one(start_daemon, audio_rig, target_window,  # noqa: F811
+                                                                         spoken_clip):
+    daemon = start_daemon()
+    assert "state: idle" in dictad("status").stdout
+    target_window.focus()
+    mark = daemon.mark()
+    assert "state: recording" in dictad("start").stdout
+    audio_rig.play(spoken_clip).wait()
+    dictad("stop")
+    daemon.wait_event("injected", after=mark)
+    assert_close(SPOKEN, target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20))
+
+    second = start_daemon(ready=False)
+    assert second.process.wait(timeout=30) == 1
+    assert "dictad is already running" in second.log()
