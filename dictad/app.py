@@ -16,8 +16,9 @@ from pathlib import Path
 
 from dictad.config import Config
 from dictad.control import AlreadyRunning, ControlServer
-from dictad.daemon import Daemon, Delivered, Hooks
+from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog
+from dictad.inject import Delivery, deliver
 from dictad.keyspec import format_keys, parse_keys
 from dictad.transcriber import ModelLoadError, Transcriber
 
@@ -35,27 +36,29 @@ class DesktopApp:
         self.stopped = threading.Event()
         self.tray = None
         self.hotkey = None
-        self.recorder = Recorder(config.audio.device, config.audio.preroll_ms)
+        self.recorder = Recorder(config.audio.device, config.audio.preroll_ms,
+                                 on_error=lambda message: self.daemon.recorder_failed(message))
         self.daemon = Daemon(config, self.recorder, Transcriber(config.transcription, config.vocabulary),
                              self.deliver, events, Hooks(
                                  notify=self.notify, copy_to_clipboard=copy_to_clipboard,
                                  recording_started=self._recording_started,
                                  config_changed=self._config_changed, open_file=open_file, quit=self.quit))
-        self.recorder.on_error = self.daemon.recorder_failed
         events.subscribe(self._on_event)
 
-    def deliver(self, text: str) -> Delivered:
-        from dictad.inject import deliver
-
-        result = deliver(text, self.daemon.config.output)
-        return Delivered(result.ok, result.method, result.error)
+    def deliver(self, text: str) -> Delivery:
+        return deliver(text, self.daemon.config.output)
 
     def notify(self, message: str) -> None:
         if self.tray is not None:
             self.tray.notify(message)
 
     def start(self) -> None:
-        self.recorder.open()
+        from dictad.recorder import RecorderError
+
+        try:
+            self.recorder.open()
+        except RecorderError as error:
+            self.daemon.recorder_failed(f"{error}; dictad tries again at the next dictation")
         self._grab_hotkey(self.config)
         if self.config.cleanup.mode == "llm":
             threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
@@ -80,17 +83,17 @@ class DesktopApp:
         if self.hotkey is not None:
             self.hotkey.set_escape_grab(True)
         if self.daemon.config.audio.sounds:
-            from dictad.sounds import play_start_cue
+            from dictad.sounds import play, start_cue
 
-            play_start_cue(self.recorder)
+            self.recorder.exclude_sound(play(start_cue))
 
     def _on_event(self, name: str, record: dict) -> None:
         if name in ("recording_stopped", "cancelled") and self.hotkey is not None:
             self.hotkey.set_escape_grab(False)
         if name == "recording_stopped" and self.daemon.config.audio.sounds:
-            from dictad.sounds import play_stop_cue
+            from dictad.sounds import play, stop_cue
 
-            play_stop_cue()
+            play(stop_cue)
         if name == "state" and self.tray is not None:
             self.tray.show(record["state"], record.get("detail", ""))
 

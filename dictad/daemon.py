@@ -26,6 +26,7 @@ import numpy as np
 from dictad.cleanup import Cleaner, make_cleaner
 from dictad.config import Config, ConfigError, default_config_path, load_config
 from dictad.events import EventLog, State
+from dictad.inject import Delivery
 from dictad.pipeline import Dictation, finish_transcript
 from dictad.replacements import Replacer
 from dictad.transcriber import SAMPLE_RATE, Transcript
@@ -48,14 +49,7 @@ class SpeechToText(Protocol):
     def transcribe(self, audio: np.ndarray) -> Transcript: ...
 
 
-@dataclass(frozen=True)
-class Delivered:
-    ok: bool
-    method: str
-    error: str | None = None
-
-
-Deliver = Callable[[str], Delivered]
+Deliver = Callable[[str], Delivery]
 
 
 def _nothing(*_args: object) -> None:
@@ -256,11 +250,11 @@ class Daemon:
 
     def _deliver(self, dictation: Dictation) -> None:
         result = self.deliver(dictation.text)
-        self.history.appendleft(RecentDictation(dictation.text, result.ok))
-        if result.ok:
+        self.history.appendleft(RecentDictation(dictation.text, result.delivered))
+        if result.delivered:
             self.events.emit("injected", method=result.method, chars=len(dictation.text))
             return
-        self._fail(f"the text could not be delivered ({result.error}); it is kept in Recent dictations")
+        self._fail(f"the text could not be delivered ({result.reason}); it is kept in Recent dictations")
 
     def _fail(self, message: str) -> None:
         log.error("%s", message)
@@ -402,9 +396,9 @@ class Daemon:
 
     def _deliver_again(self, item: RecentDictation) -> None:
         result = self.deliver(item.text)
-        item.delivered = item.delivered or result.ok
-        if not result.ok:
-            self._fail(f"the text could not be delivered ({result.error})")
+        item.delivered = item.delivered or result.delivered
+        if not result.delivered:
+            self._fail(f"the text could not be delivered ({result.reason})")
 
     def shutdown(self) -> None:
         self.cancel_recording()

@@ -13,8 +13,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dictad.daemon import Daemon, Delivered, Hooks
+from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog, State
+from dictad.inject import Delivery
 from dictad.transcriber import SAMPLE_RATE, Transcript
 from tests.rig.waiting import wait_until
 
@@ -53,11 +54,11 @@ class Window:
         self.texts: list[str] = []
         self.works = True
 
-    def deliver(self, text: str) -> Delivered:
+    def deliver(self, text: str) -> Delivery:
         if not self.works:
-            return Delivered(False, "paste", "no window has focus")
+            return Delivery(False, "paste", text, reason="no window has focus")
         self.texts.append(text)
-        return Delivered(True, "paste")
+        return Delivery(True, "paste", text)
 
 
 class Recorded:

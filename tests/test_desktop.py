@@ -22,6 +22,7 @@ from tests.rig.display import (  # noqa: F401  (fixtures)
     notification_daemon,
     session_bus,
     target_window,
+    target_window_factory,
     tray_host,
     x_display,
     xdotool,
