@@ -90,6 +90,7 @@ class Daemon:
         self.state = State.IDLE
         self.error: str | None = None
         self._recording = False
+        self._recording_since = 0.0
         self._busy = 0
         self._lock = threading.RLock()
         self._cap_timer: threading.Timer | None = None
@@ -145,6 +146,7 @@ class Daemon:
                 self._fail(f"the microphone could not be opened: {error}")
                 return
             self._recording = True
+            self._recording_since = time.monotonic()
             self.error = None
             self._cap_timer = threading.Timer(self.config.audio.max_duration_s, self._stop_at_cap)
             self._cap_timer.daemon = True
@@ -154,13 +156,18 @@ class Daemon:
         self.hooks.recording_started()
 
     def stop_recording(self) -> None:
+        """End the recording and queue it, unless it was held for less than the minimum.
+
+        The minimum applies to how long the user held on, not to the audio, which also
+        holds the pre-roll from before the press.
+        """
+        held_s = time.monotonic() - self._recording_since
         audio = self._end_recording()
         if audio is None:
             return
-        seconds = len(audio) / SAMPLE_RATE
-        self.events.emit("recording_stopped", seconds=round(seconds, 3))
-        if seconds * 1000 < self.config.audio.min_duration_ms:
-            self.events.emit("discarded", reason="too_short", seconds=round(seconds, 3))
+        self.events.emit("recording_stopped", seconds=round(len(audio) / SAMPLE_RATE, 3), held_s=round(held_s, 3))
+        if held_s * 1000 < self.config.audio.min_duration_ms:
+            self.events.emit("discarded", reason="too_short", held_s=round(held_s, 3))
             return
         with self._lock:
             self._busy += 1

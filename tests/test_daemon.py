@@ -75,7 +75,8 @@ def rig(default_config):
     recorder, transcriber, window, seen = ScriptedRecorder(), PhraseTranscriber(), Window(), Recorded()
     events = EventLog()
     events.subscribe(lambda name, record: seen.events.append(record))
-    config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0))
+    # Presses here last microseconds: no minimum hold, except in the test of the minimum.
+    config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0, min_duration_ms=0))
     daemon = Daemon(config, recorder, transcriber, window.deliver, events, Hooks(notify=seen.notes.append))
     yield daemon, recorder, transcriber, window, seen
     daemon.shutdown()
@@ -113,7 +114,8 @@ def test_toggle_mode_starts_on_one_press_and_stops_on_the_next(rig):
 
 def test_a_too_short_press_produces_nothing(rig):
     daemon, recorder, _, window, seen = rig
-    dictate(daemon, recorder, 1, seconds=0.1)
+    daemon.apply_config(replace(daemon.config, audio=replace(daemon.config.audio, min_duration_ms=300)))
+    dictate(daemon, recorder, 1, seconds=0.5)
     assert seen.names()[-1] == "discarded" and seen.events[-1]["reason"] == "too_short"
     assert window.texts == [] and recorder.started == 1
 
