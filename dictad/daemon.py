@@ -93,6 +93,7 @@ class Daemon:
         self._recording_since = 0.0
         self._busy = 0
         self._lock = threading.RLock()
+        self._recording_ended = threading.Condition(self._lock)
         self._cap_timer: threading.Timer | None = None
         self._jobs: queue.Queue[np.ndarray | None] = queue.Queue()
         self._last_cleanup_mode = config.cleanup.mode if config.cleanup.mode != "off" else "rules"
@@ -188,6 +189,7 @@ class Daemon:
             if not self._recording:
                 return None
             self._recording = False
+            self._recording_ended.notify_all()
             if self._cap_timer is not None:
                 self._cap_timer.cancel()
             try:
@@ -256,12 +258,19 @@ class Daemon:
             warm_up()
 
     def _deliver(self, dictation: Dictation) -> None:
+        self._wait_for_hotkey_release()
         result = self.deliver(dictation.text)
         self.history.appendleft(RecentDictation(dictation.text, result.delivered))
         if result.delivered:
             self.events.emit("injected", method=result.method, chars=len(dictation.text))
             return
         self._fail(f"the text could not be delivered ({result.reason}); it is kept in Recent dictations")
+
+    def _wait_for_hotkey_release(self) -> None:
+        """In hold mode a queued dictation waits while the next one is held: keys sent into the
+        window now would mix with the held modifiers (Ctrl+Alt+letters instead of letters)."""
+        with self._recording_ended:
+            self._recording_ended.wait_for(lambda: not (self._recording and self.config.mode == "hold"))
 
     def _fail(self, message: str) -> None:
         log.error("%s", message)
@@ -274,12 +283,12 @@ class Daemon:
     def _refresh_state(self) -> None:
         if self.paused:
             state = State.DISABLED
+        elif self.error:
+            state = State.ERROR
         elif self._recording:
             state = State.RECORDING
         elif self._busy:
             state = State.WORKING
-        elif self.error:
-            state = State.ERROR
         else:
             state = State.IDLE
         if state != self.state:

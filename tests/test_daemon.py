@@ -17,7 +17,7 @@ from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog, State
 from dictad.inject import Delivery
 from dictad.transcriber import SAMPLE_RATE, Transcript
-from tests.rig.waiting import wait_until
+from tests.rig.waiting import stays_false, wait_until
 
 
 class ScriptedRecorder:
@@ -205,3 +205,16 @@ def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
     assert not daemon.reload_config()
     assert daemon.mode == "toggle"
     assert "config not reloaded" in seen.notes[-1] and f"{path}:1: mode" in seen.notes[-1]
+
+
+def test_a_queued_dictation_waits_for_the_held_key_to_come_up(rig):
+    daemon, recorder, transcriber, window, seen = rig
+    transcriber.gate.clear()
+    dictate(daemon, recorder, 1)
+    recorder.say(2)
+    daemon.hotkey_pressed()
+    transcriber.gate.set()
+    wait_until(lambda: "cleaned" in seen.names(), what="the first dictation to be ready")
+    assert stays_false(lambda: window.texts, seconds=0.3), "typed while the hotkey was held"
+    daemon.hotkey_released()
+    wait_until(lambda: len(window.texts) == 2, what="both dictations after the release")

@@ -182,3 +182,41 @@ def test_the_control_socket_drives_the_daemon_and_refuses_a_second_one(start_dae
     second = start_daemon(ready=False)
     assert second.process.wait(timeout=30) == 1
     assert "dictad is already running" in second.log()
+
+
+def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, audio_rig, target_window,  # noqa: F811
+                                                                 make_clip):
+    daemon = start_daemon("output:\n  method: type\n")
+    target_window.focus()
+    first, second = "The first note is about the budget.", "The second note is about the garden."
+    mark = hold_and_speak(daemon, audio_rig, make_clip(first))
+    daemon.wait_event("recording_stopped", after=mark)
+    assert "injected" not in [event["event"] for event in daemon.events()[mark:]], "pressed again too late"
+    hold_and_speak(daemon, audio_rig, make_clip(second))
+    text = target_window.wait_for_text(lambda text: "garden" in text.lower() and "budget" in text.lower(), timeout=30)
+    assert text.lower().index("budget") < text.lower().index("garden")
+    assert [event["event"] for event in daemon.events()[mark:]].count("injected") == 2
+
+
+def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_rig, target_window,  # noqa: F811
+                                                          spoken_clip):
+    daemon = start_daemon("output:\n  method: type\n")
+    target_window.focus()
+    mark = daemon.mark()
+    xdotool("keydown", HOTKEY)
+    daemon.wait_event("recording_started", after=mark)
+    audio_rig.play(spoken_clip).wait()
+    try:
+        audio_rig.unplug_microphone()
+        error = daemon.wait_event("error", after=mark, timeout=15)
+        assert "microphone" in error["message"].lower()
+        assert "state: error" in dictad("status").stdout
+        xdotool("keyup", HOTKEY)
+        daemon.wait_event("injected", after=mark)
+        assert_close(SPOKEN, target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20))
+    finally:
+        xdotool("keyup", HOTKEY)
+        audio_rig.plug_in_microphone()
+    mark = daemon.mark()
+    second = hold_and_speak(daemon, audio_rig, spoken_clip)
+    assert daemon.wait_event("injected", after=second)["method"] == "type"

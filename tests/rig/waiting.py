@@ -20,3 +20,13 @@ def wait_until(condition: Callable[[], T], timeout: float = 5.0, what: str = "th
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def stays_false(condition: Callable[[], object], seconds: float, interval: float = 0.02) -> bool:
+    """Watch ``condition`` for ``seconds``: True if it never held (for checks that something does not happen)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return False
+        time.sleep(interval)
+    return not condition()
