@@ -1,0 +1,330 @@
+"""The tray on a real desktop: real GTK icon in a real tray host, opened and clicked with the mouse.
+
+The tray runs in the test's main thread, as in the daemon; the scenario drives it from a
+second thread with xdotool and screenshots, and the fake daemon below records the calls.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import pytest
+from PIL import Image, ImageChops
+
+from dictad.tray import STATES, Tray, TrayUnavailable, load_icon, shorten, tooltip
+from tests.rig.display import (  # noqa: F401 (fixtures)
+    notification_daemon, session_bus, tray_host, wait_until, x_display, xdotool)
+
+pytestmark = pytest.mark.filterwarnings(
+    # GtkStatusIcon, the XEmbed tray icon, is deprecated in GTK 3 (dictad uses it on purpose),
+    # and pystray still calls GObject.idle_add.
+    r"ignore:(Gtk|GObject)\.\S+ is deprecated:DeprecationWarning")
+
+MENU_ROW_HEIGHT = 26
+"""Height of one menu row (Adwaita at 96 dpi): enough to crop the first row with its check box."""
+
+
+@dataclass
+class FakeDaemon:
+    """The daemon's side of the tray (TrayModel): plain values, and a record of every action."""
+
+    cleanup_on: bool = True
+    mode: str = "hold"
+    paused: bool = False
+    recent: list[str] = field(default_factory=lambda: ["newest dictation", "an older dictation"])
+    styles: list[str] = field(default_factory=lambda: ["plain", "email"])
+    style: str = "plain"
+    hotkey: str = "ctrl+alt"
+    reload_error: Exception | None = None
+    calls: list[tuple] = field(default_factory=list)
+
+    def toggle_cleanup(self) -> None:
+        self.calls.append(("toggle_cleanup",))
+        self.cleanup_on = not self.cleanup_on
+
+    def set_mode(self, mode: str) -> None:
+        self.calls.append(("set_mode", mode))
+
+    def toggle_pause(self) -> None:
+        self.calls.append(("toggle_pause",))
+
+    def copy_last(self) -> None:
+        self.calls.append(("copy_last",))
+
+    def paste_last(self) -> None:
+        self.calls.append(("paste_last",))
+
+    def copy_recent(self, index: int) -> None:
+        self.calls.append(("copy_recent", index))
+
+    def set_style(self, name: str) -> None:
+        self.calls.append(("set_style", name))
+
+    def open_config(self) -> None:
+        self.calls.append(("open_config",))
+
+    def reload_config(self) -> None:
+        self.calls.append(("reload_config",))
+        if self.reload_error:
+            raise self.reload_error
+
+    def quit(self) -> None:
+        self.calls.append(("quit",))
+
+
+def run_tray(tray: Tray, scenario: Callable[[], None]) -> None:
+    """Run ``tray`` in this (main) thread and ``scenario`` beside it once the icon is up;
+    then stop the tray and raise what the scenario raised."""
+    failures: list[BaseException] = []
+
+    def drive() -> None:
+        try:
+            scenario()
+        except BaseException as failure:
+            failures.append(failure)
+        finally:
+            tray.stop()
+
+    tray.run(lambda: threading.Thread(target=drive, daemon=True).start())
+    if failures:
+        raise failures[0]
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def crop(self, screen: Image.Image) -> Image.Image:
+        return screen.crop((self.x, self.y, self.x + self.width, self.y + self.height))
+
+    @property
+    def centre(self) -> tuple[int, int]:
+        return self.x + self.width // 2, self.y + self.height // 2
+
+
+def screenshot() -> Image.Image:
+    png = subprocess.run(["import", "-window", "root", "png:-"], check=True, capture_output=True).stdout
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def window_box(window: str) -> Box:
+    fields = dict(line.split("=", 1) for line in xdotool("getwindowgeometry", "--shell", window).split())
+    return Box(int(fields["X"]), int(fields["Y"]), int(fields["WIDTH"]), int(fields["HEIGHT"]))
+
+
+def visible_windows(*criteria: str) -> list[str]:
+    """Ids of the mapped windows that match xdotool search ``criteria``."""
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", *criteria],
+                           capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def notification_popups() -> set[str]:
+    """The notification bubbles on screen (notification-daemon names each one "Notification")."""
+    return set(visible_windows("--name", "^Notification$"))
+
+
+def tray_icon_box(title: str) -> Box:
+    """Where the icon titled ``title`` sits once the tray host has embedded it and given it its
+    size (a freshly embedded icon is 1 pixel wide for a moment)."""
+    def sized_icon() -> Box | None:
+        windows = visible_windows("--name", f"^{title}$")
+        box = window_box(windows[0]) if windows else None
+        return box if box and min(box.width, box.height) >= 16 else None
+
+    return wait_until(sized_icon, timeout=10, what=f"the {title} icon in the tray")
+
+
+def settled_pixels(box: Box, unlike: bytes = b"", what: str = "the icon") -> bytes:
+    """The pixels in ``box`` once something is drawn there (more than one colour), they
+    differ from ``unlike`` and they hold still between two screenshots."""
+    last: list[bytes] = [b""]
+
+    def drawn_changed_and_still() -> bytes | None:
+        crop = box.crop(screenshot())
+        pixels = crop.tobytes()
+        settled = pixels == last[0] and pixels != unlike and crop.getcolors(1) is None
+        last[0] = pixels
+        return pixels if settled else None
+
+    return wait_until(drawn_changed_and_still, timeout=10, what=f"{what} to be drawn, change and settle")
+
+
+class TrayMenu:
+    """The tray's real GTK menu, opened with the mouse like a user does."""
+
+    def __init__(self, icon: Box) -> None:
+        self.icon = icon
+
+    def open(self, button: int = 3) -> Box:
+        """Click the icon and return where the menu opened: the biggest new top-level window
+        (GTK maps a tiny helper window off-screen beside it)."""
+        before = set(visible_windows("--maxdepth", "1", "--name", ""))
+        xdotool("mousemove", *map(str, self.icon.centre), "click", str(button))
+        new = wait_until(lambda: set(visible_windows("--maxdepth", "1", "--name", "")) - before,
+                         what="the tray menu to open")
+        return max((window_box(window) for window in new), key=lambda box: box.width * box.height)
+
+    def first_row(self, menu: Box) -> bytes:
+        return settled_pixels(Box(menu.x, menu.y, menu.width, MENU_ROW_HEIGHT), what="the first menu row")
+
+    def click_first_item(self, menu: Box) -> None:
+        xdotool("mousemove", str(menu.x + menu.width // 2), str(menu.y + MENU_ROW_HEIGHT // 2), "click", "1")
+        wait_until(lambda: not self.is_open(menu), what="the menu to close")
+
+    def close(self, menu: Box) -> None:
+        xdotool("key", "Escape")
+        wait_until(lambda: not self.is_open(menu), what="the menu to close")
+
+    def is_open(self, menu: Box) -> bool:
+        return any(window_box(window) == menu
+                   for window in visible_windows("--maxdepth", "1", "--name", ""))
+
+
+@pytest.fixture
+def desktop(tray_host, session_bus) -> None:
+    """A tray host on the test display and a session bus, as in any desktop session."""
+
+
+def test_committed_icons_are_what_the_script_draws() -> None:
+    from dictad.icons.draw_icons import render
+
+    for state in STATES:
+        committed = load_icon(state)
+        assert committed.size == (64, 64) and committed.mode == "RGBA", state
+        difference = ImageChops.difference(committed, render(state))
+        assert max(high for _, high in difference.getextrema()) <= 8, (
+            f"icons/{state}.png is stale: run python icons/draw_icons.py")
+
+
+def test_tooltip_names_state_detail_and_hotkey() -> None:
+    assert tooltip("dictad", "recording", "3 s", "ctrl+alt") == "dictad — recording: 3 s (hotkey: ctrl+alt)"
+    assert tooltip("dictad", "idle", "", "ctrl+alt") == "dictad — idle (hotkey: ctrl+alt)"
+
+
+def test_long_recent_texts_are_shortened_to_one_line() -> None:
+    label = shorten("Dear Sam,\n\nthanks for the report, I read it twice and have notes.", limit=30)
+    assert label == "Dear Sam, thanks for the repo…"
+    assert len(label) == 30
+    assert shorten("short one") == "short one"
+
+
+def test_without_a_display_there_is_no_tray_and_it_says_why(monkeypatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(TrayUnavailable, match="DISPLAY is not set"):
+        Tray(FakeDaemon())
+
+
+@pytest.mark.slow
+def test_each_state_shows_its_own_icon_in_the_tray(desktop) -> None:
+    tray = Tray(FakeDaemon(), name="dictad-states")
+    shots: dict[str, bytes] = {}
+
+    def show_each_state() -> None:
+        icon = tray_icon_box("dictad-states")
+        previous = b""
+        for state in STATES:
+            tray.show(state, "testing")
+            shots[state] = previous = settled_pixels(icon, unlike=previous, what=f"the {state} icon")
+
+    run_tray(tray, show_each_state)
+    look_alike = [(first, second) for first, second in combinations(STATES, 2)
+                  if shots[first] == shots[second]]
+    assert look_alike == []
+
+
+@pytest.mark.slow
+def test_cleanup_clicked_in_the_real_menu_flips_the_mode_and_its_check_mark(desktop) -> None:
+    daemon = FakeDaemon(cleanup_on=True)
+    tray = Tray(daemon, name="dictad-menu")
+
+    def click_cleanup() -> None:
+        menu = TrayMenu(tray_icon_box("dictad-menu"))
+        opened = menu.open()
+        checked_row = menu.first_row(opened)
+        menu.click_first_item(opened)
+        assert daemon.calls == [("toggle_cleanup",)]
+        assert daemon.cleanup_on is False
+
+        opened = menu.open()
+        unchecked_row = menu.first_row(opened)
+        menu.close(opened)
+        assert unchecked_row != checked_row, "the check mark stayed after cleanup was switched off"
+
+        daemon.cleanup_on = True  # switched elsewhere, e.g. over the control socket
+        opened = menu.open(button=1)  # a left click opens the same menu
+        assert menu.first_row(opened) == checked_row, "the menu did not follow cleanup switched on elsewhere"
+        menu.close(opened)
+
+    run_tray(tray, click_cleanup)
+
+
+@pytest.mark.slow
+def test_a_display_without_a_tray_host_gives_no_tray(x_display) -> None:
+    with pytest.raises(TrayUnavailable, match="no system tray"):
+        Tray(FakeDaemon())
+
+
+@pytest.mark.slow
+def test_notify_and_stop_survive_a_desktop_without_notification_service(desktop, caplog) -> None:
+    tray = Tray(FakeDaemon(), name="dictad-quiet")
+    with caplog.at_level(logging.WARNING, logger="dictad.tray"):
+        run_tray(tray, lambda: tray.notify("cleanup failed: Ollama is not running"))
+    assert "notification not shown" in caplog.text
+    assert "Ollama is not running" in caplog.text
+
+
+@pytest.mark.slow
+def test_notify_shows_a_desktop_notification(desktop, notification_daemon) -> None:
+    tray = Tray(FakeDaemon(), name="dictad-notify")
+
+    def notify() -> None:
+        popups_before = notification_popups()
+        tray.notify("cleanup failed: Ollama is not running")
+        wait_until(lambda: notification_popups() - popups_before, what="a notification popup")
+
+    run_tray(tray, notify)
+
+
+@pytest.mark.slow
+def test_a_recent_dictation_chosen_in_the_menu_is_copied(desktop) -> None:
+    daemon = FakeDaemon(recent=["newest dictation", "an older dictation " * 10])
+    tray = Tray(daemon, name="dictad-recent")
+
+    def copy_the_older_one() -> None:
+        menu = TrayMenu(tray_icon_box("dictad-recent"))
+        opened = menu.open()
+        # Recent dictations is the 8th item; Right opens it on its first entry.
+        xdotool("key", *["Down"] * 8, "Right", "Down", "Return")
+        wait_until(lambda: not menu.is_open(opened), what="the menu to close")
+        assert daemon.calls == [("copy_recent", 1)]
+
+    run_tray(tray, copy_the_older_one)
+
+
+@pytest.mark.slow
+def test_a_menu_action_that_fails_says_why(desktop, notification_daemon, caplog) -> None:
+    daemon = FakeDaemon(reload_error=ValueError("config.yaml line 3: unknown key 'cleanp'"))
+    tray = Tray(daemon, name="dictad-reload")
+
+    def reload_config() -> None:
+        menu = TrayMenu(tray_icon_box("dictad-reload"))
+        popups_before = notification_popups()
+        menu.open()
+        xdotool("key", "Up", "Up", "Return")  # from the bottom: Quit, then Reload config
+        wait_until(lambda: notification_popups() - popups_before, what="a notification popup")
+        assert daemon.calls == [("reload_config",)]
+
+    with caplog.at_level(logging.ERROR, logger="dictad.tray"):
+        run_tray(tray, reload_config)
+    assert "reload config failed" in caplog.text
+    assert "unknown key 'cleanp'" in caplog.text
