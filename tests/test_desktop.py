@@ -28,6 +28,7 @@ from tests.rig.display import (  # noqa: F401  (fixtures)
     xdotool,
 )
 from tests.rig.speech import word_errors
+from tests.rig.tray import TrayMenu, tray_icon_box
 from tests.rig.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -220,3 +221,21 @@ def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_ri
     mark = daemon.mark()
     second = hold_and_speak(daemon, audio_rig, spoken_clip)
     assert daemon.wait_event("injected", after=second)["method"] == "type"
+
+
+def test_cleanup_clicked_in_the_tray_menu_applies_to_the_next_dictation(start_daemon, audio_rig, target_window,  # noqa: F811
+                                                                        spoken_clip):
+    daemon = start_daemon("cleanup:\n  mode: rules\n")
+    assert "cleanup: rules" in dictad("status").stdout
+    menu = TrayMenu(tray_icon_box("dictad"))
+    menu.click_first_item(menu.open(button=3))
+    wait_until(lambda: "cleanup: off" in dictad("status").stdout, what="cleanup to switch off")
+    target_window.focus()
+    mark = hold_and_speak(daemon, audio_rig, spoken_clip)
+    assert daemon.wait_event("cleaned", after=mark)["cleaner"] == "off"
+    daemon.wait_event("injected", after=mark)
+
+    menu.click_first_item(menu.open(button=3))
+    wait_until(lambda: "cleanup: rules" in dictad("status").stdout, what="cleanup to switch back on")
+    mark = hold_and_speak(daemon, audio_rig, spoken_clip)
+    assert daemon.wait_event("cleaned", after=mark)["cleaner"] == "rules"
