@@ -1,0 +1,333 @@
+"""The X11 hotkey: a passive grab of exactly the combination on the root window.
+
+pynput's X listener only listens (XRecord), so the focused app would still get the
+keys, and its ``suppress=True`` grabs the whole keyboard. ``XGrabKey`` takes just the
+combination: the app never sees it, and from the press until the key comes up the
+server sends every key event to us (which is what keeps autorepeat away from the
+app). XKB detectable autorepeat turns a held key into presses without the fake
+release between them, so holding is one press and one release.
+
+All X calls after ``start()`` happen on the listener's thread, which owns the
+connection; other threads hand it work through a queue and a wake-up pipe.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import select
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from Xlib import X, XK
+from Xlib import error as xerror
+from Xlib.display import Display
+from Xlib.protocol import rq
+
+from dictad.hotkey import HotkeyUnavailable
+from dictad.keyspec import format_keys, is_modifier
+
+log = logging.getLogger(__name__)
+
+XK.load_keysym_group("xf86")
+XK.load_keysym_group("xkb")
+
+# keyspec's named keys -> X keysym names; the first is the one to press.
+_KEYSYM_NAMES: dict[str, tuple[str, ...]] = {
+    "alt": ("Alt_L", "Alt_R"), "alt_l": ("Alt_L",), "alt_r": ("Alt_R",),
+    "alt_gr": ("ISO_Level3_Shift", "Mode_switch"),
+    "cmd": ("Super_L", "Super_R"), "cmd_l": ("Super_L",), "cmd_r": ("Super_R",),
+    "ctrl": ("Control_L", "Control_R"), "ctrl_l": ("Control_L",), "ctrl_r": ("Control_R",),
+    "shift": ("Shift_L", "Shift_R"), "shift_l": ("Shift_L",), "shift_r": ("Shift_R",),
+    "backspace": ("BackSpace",), "caps_lock": ("Caps_Lock",), "delete": ("Delete",),
+    "down": ("Down",), "end": ("End",), "enter": ("Return",), "esc": ("Escape",),
+    "home": ("Home",), "insert": ("Insert",), "left": ("Left",), "menu": ("Menu",),
+    "num_lock": ("Num_Lock",), "page_down": ("Next",), "page_up": ("Prior",),
+    "pause": ("Pause",), "print_screen": ("Print",), "right": ("Right",),
+    "scroll_lock": ("Scroll_Lock",), "space": ("space",), "tab": ("Tab",), "up": ("Up",),
+    "media_play_pause": ("XF86_AudioPlay",), "media_volume_mute": ("XF86_AudioMute",),
+    "media_volume_down": ("XF86_AudioLowerVolume",), "media_volume_up": ("XF86_AudioRaiseVolume",),
+    "media_previous": ("XF86_AudioPrev",), "media_next": ("XF86_AudioNext",),
+    **{f"f{n}": (f"F{n}",) for n in range(1, 21)},
+}
+
+_KEYSYM_NAMES_BY_VALUE = {value: name[3:] for name, value in reversed(vars(XK).items()) if name.startswith("XK_")}
+_XKB_USE_CORE_KEYBOARD = 0x100
+_XKB_DETECTABLE_AUTOREPEAT = 1
+
+
+def keysyms_of(part: str) -> tuple[int, ...]:
+    """The X keysyms one canonical key part (``"<ctrl>"``, ``"v"``, ``"<65>"``) stands for."""
+    if len(part) == 1:
+        return (char_keysym(part),)
+    name = part.strip("<>")
+    if name.isdigit():
+        return (int(name),)
+    return tuple(XK.string_to_keysym(symbol) for symbol in _KEYSYM_NAMES[name])
+
+
+def char_keysym(char: str) -> int:
+    """Latin-1 characters are their own keysym; every other character has a Unicode keysym."""
+    code = ord(char)
+    if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF:
+        return code
+    return 0x01000000 | code
+
+
+def keysym_name(keysym: int) -> str:
+    """The X name of a keysym ("Control_L"), for messages."""
+    return _KEYSYM_NAMES_BY_VALUE.get(keysym, f"keysym {keysym:#x}")
+
+
+def modifier_masks(display: Display) -> dict[int, int]:
+    """The modifier bit each modifier keysym sets on this server (Alt is usually Mod1, not always)."""
+    masks: dict[int, int] = {}
+    for bit, keycodes in enumerate(display.get_modifier_mapping()):
+        for keycode in keycodes:
+            if keycode:
+                masks[display.keycode_to_keysym(keycode, 0)] = 1 << bit
+    return masks
+
+
+@dataclass(frozen=True)
+class _Combination:
+    keycodes: frozenset[int]  # the last key's keycodes: the ones grabbed
+    modifiers: int  # the mask the other keys set while it is pressed
+    modifier_keycodes: frozenset[int]  # releasing any of these also ends the combination
+
+
+def _resolve(display: Display, keys: tuple[str, ...]) -> _Combination:
+    """Keycodes and modifier mask for ``keys``; the last key is the one that triggers."""
+    *held, trigger = keys
+    masks = modifier_masks(display)
+    modifiers, modifier_keycodes = 0, set()
+    for part in held:
+        if not is_modifier(part):
+            raise HotkeyUnavailable(
+                f"{format_keys(keys)}: X11 can only grab one key with modifiers held; "
+                f"{part} is not a modifier")
+        symbols = keysyms_of(part)
+        mask = next((masks[s] for s in symbols if s in masks), None)
+        if mask is None:
+            raise HotkeyUnavailable(f"{format_keys(keys)}: {part} is not a modifier on this keyboard")
+        modifiers |= mask
+        modifier_keycodes |= {code for s in symbols for code, _ in display.keysym_to_keycodes(s)}
+    keycodes = set()
+    for symbol in keysyms_of(trigger):
+        for keycode, index in display.keysym_to_keycodes(symbol):
+            if index == 0:
+                keycodes.add(keycode)
+            elif index == 1 and not keycodes:
+                keycodes.add(keycode)
+                modifiers |= X.ShiftMask
+    if not keycodes:
+        raise HotkeyUnavailable(f"{format_keys(keys)}: {trigger} is not on this keyboard layout")
+    return _Combination(frozenset(keycodes), modifiers, frozenset(modifier_keycodes))
+
+
+def _lock_variants(display: Display, modifiers: int) -> list[int]:
+    """Every on/off mix of Caps Lock, Num Lock and Scroll Lock, so a lit lock never breaks the grab."""
+    masks = modifier_masks(display)
+    locks = {X.LockMask, masks.get(XK.XK_Num_Lock, 0), masks.get(XK.XK_Scroll_Lock, 0)}
+    locks = sorted(lock for lock in locks if lock and not lock & modifiers)
+    return [sum(chosen) for n in range(len(locks) + 1) for chosen in itertools.combinations(locks, n)]
+
+
+class _XkbUseExtension(rq.ReplyRequest):
+    _request = rq.Struct(
+        rq.Card8("opcode"), rq.Opcode(0), rq.RequestLength(),
+        rq.Card16("wanted_major"), rq.Card16("wanted_minor"),
+    )
+    _reply = rq.Struct(
+        rq.ReplyCode(), rq.Bool("supported"), rq.Card16("sequence_number"), rq.Card32("length"),
+        rq.Card16("server_major"), rq.Card16("server_minor"), rq.Pad(20),
+    )
+
+
+class _XkbPerClientFlags(rq.ReplyRequest):
+    _request = rq.Struct(
+        rq.Card8("opcode"), rq.Opcode(21), rq.RequestLength(),
+        rq.Card16("device_spec"), rq.Pad(2), rq.Card32("change"), rq.Card32("value"),
+        rq.Card32("ctrls_to_change"), rq.Card32("auto_ctrls"), rq.Card32("auto_ctrl_values"),
+    )
+    _reply = rq.Struct(
+        rq.ReplyCode(), rq.Card8("device_id"), rq.Card16("sequence_number"), rq.Card32("length"),
+        rq.Card32("supported"), rq.Card32("value"), rq.Card32("auto_ctrls"),
+        rq.Card32("auto_ctrl_values"), rq.Pad(8),
+    )
+
+
+def enable_detectable_autorepeat(display: Display) -> bool:
+    """Ask XKB to drop the fake release before each repeated press (python-xlib has no XKB module)."""
+    extension = display.query_extension("XKEYBOARD")
+    if not extension.present:
+        return False
+    opcode = extension.major_opcode
+    if not _XkbUseExtension(display=display.display, opcode=opcode, wanted_major=1, wanted_minor=0).supported:
+        return False
+    reply = _XkbPerClientFlags(
+        display=display.display, opcode=opcode, device_spec=_XKB_USE_CORE_KEYBOARD,
+        change=_XKB_DETECTABLE_AUTOREPEAT, value=_XKB_DETECTABLE_AUTOREPEAT,
+        ctrls_to_change=0, auto_ctrls=0, auto_ctrl_values=0,
+    )
+    return bool(reply.value & _XKB_DETECTABLE_AUTOREPEAT)
+
+
+class XorgHotkeyListener:
+    """Reports press and release of one key combination, and Escape while asked to."""
+
+    def __init__(self, keys: tuple[str, ...], on_press: Callable[[], None],
+                 on_release: Callable[[], None], on_escape: Callable[[], None]):
+        self._keys = keys
+        self._on_press, self._on_release, self._on_escape = on_press, on_release, on_escape
+        self._display: Display | None = None
+        self._thread: threading.Thread | None = None
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake_read, self._wake_write = -1, -1
+        self._stopping = False
+        self._held = False
+        self._escape_active = False
+        self._combination = _Combination(frozenset(), 0, frozenset())
+        self._escape_keycodes: frozenset[int] = frozenset()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        display = self._connect()
+        try:
+            if not enable_detectable_autorepeat(display):
+                log.warning("XKB detectable autorepeat unavailable: a held hotkey may repeat")
+            self._combination = _resolve(display, self._keys)
+            self._escape_keycodes = frozenset(
+                code for code, _ in display.keysym_to_keycodes(XK.XK_Escape))
+            self._grab(display, self._combination.keycodes, self._combination.modifiers,
+                       f"{format_keys(self._keys)} is already taken by another program "
+                       "(X BadAccess): choose another hotkey or free it there")
+        except BaseException:
+            display.close()
+            raise
+        self._display = display
+        self._stopping = False
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._run, name="dictad-hotkey", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        self._wake()
+        thread.join(timeout=5)
+        self._thread = None
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    def set_escape_grab(self, active: bool) -> None:
+        """Blocks until done, except when called from a callback (it is then done at once)."""
+        if self._thread is None:
+            return
+        if threading.current_thread() is self._thread:
+            self._apply_escape_grab(active)
+            return
+        done = threading.Event()
+        self._work.put(lambda: (self._apply_escape_grab(active), done.set()))
+        self._wake()
+        done.wait(timeout=2)
+
+    def _connect(self) -> Display:
+        try:
+            return Display()
+        except Exception as failure:  # python-xlib raises several unrelated types here
+            raise HotkeyUnavailable(
+                f"cannot connect to the X display {os.environ.get('DISPLAY')!r}: {failure}") from failure
+
+    def _grab(self, display: Display, keycodes: frozenset[int], modifiers: int, taken: str) -> None:
+        """Grab every keycode with every lock variant, or none of them (and raise ``taken``)."""
+        root = display.screen().root
+        catch = xerror.CatchError(xerror.BadAccess)
+        for keycode in keycodes:
+            for locks in _lock_variants(display, modifiers):
+                root.grab_key(keycode, modifiers | locks, False, X.GrabModeAsync, X.GrabModeAsync,
+                              onerror=catch)
+        display.sync()
+        if catch.get_error():
+            self._ungrab(display, keycodes)
+            raise HotkeyUnavailable(taken)
+
+    @staticmethod
+    def _ungrab(display: Display, keycodes: frozenset[int]) -> None:
+        root = display.screen().root
+        for keycode in keycodes:
+            root.ungrab_key(keycode, X.AnyModifier)
+        display.sync()
+
+    def _apply_escape_grab(self, active: bool) -> None:
+        if active == self._escape_active or self._display is None:
+            return
+        if active:
+            try:
+                self._grab(self._display, self._escape_keycodes, 0, "Escape")
+            except HotkeyUnavailable:
+                log.warning("Escape is grabbed by another program: it cannot cancel dictation")
+                return
+        else:
+            self._ungrab(self._display, self._escape_keycodes)
+        self._escape_active = active
+
+    def _wake(self) -> None:
+        os.write(self._wake_write, b"x")
+
+    def _run(self) -> None:
+        display = self._display
+        try:
+            while not self._stopping:
+                while not self._work.empty():
+                    self._work.get()()
+                while display.pending_events():
+                    self._handle(display.next_event())
+                readable, _, _ = select.select([display, self._wake_read], [], [])
+                if self._wake_read in readable:
+                    os.read(self._wake_read, 512)
+            self._ungrab(display, self._combination.keycodes | self._escape_keycodes)
+        except (xerror.ConnectionClosedError, OSError) as lost:
+            log.error("lost the X display; the hotkey no longer works: %s", lost)
+        finally:
+            self._display = None
+            self._escape_active = self._held = False
+            while not self._work.empty():
+                self._work.get()()
+            _close_quietly(display)
+
+    def _handle(self, event: rq.Event) -> None:
+        if event.type == X.MappingNotify:
+            self._display.refresh_keyboard_mapping(event)
+        elif event.type == X.KeyPress:
+            if event.detail in self._combination.keycodes:
+                if not self._held:
+                    self._held = True
+                    _call(self._on_press)
+            elif event.detail in self._escape_keycodes and self._escape_active:
+                _call(self._on_escape)
+        elif event.type == X.KeyRelease and self._held:
+            if event.detail in self._combination.keycodes | self._combination.modifier_keycodes:
+                self._held = False
+                _call(self._on_release)
+
+
+def _call(callback: Callable[[], None]) -> None:
+    """Run a daemon callback; its failure is logged, never allowed to end the listener."""
+    try:
+        callback()
+    except Exception:
+        log.exception("hotkey callback %r failed", callback)
+
+
+def _close_quietly(display: Display) -> None:
+    try:
+        display.close()
+    except (xerror.ConnectionClosedError, OSError):
+        pass

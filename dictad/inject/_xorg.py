@@ -1,0 +1,189 @@
+"""Keys into the focused X11 window through XTEST, as if typed on the keyboard.
+
+Not pynput's Controller: it sends characters with XSendEvent, whose events carry the
+"synthetic" flag, and xterm drops those (nothing is typed there); and its borrowed
+keycodes, left behind between runs, typed "✓" as "ï" here. XTEST events are
+indistinguishable from real keys, so every app takes them.
+
+A character that is not on the layout is typed by lending it an unused keycode, as
+xdotool does. Apps learn of a new mapping from an event and re-read it lazily, and
+libX11 can lose a mapping change that arrives while it is re-reading the previous
+one: a Tk window then typed nothing, or a character lent earlier, for about 1 in 25
+texts when keycodes were lent between keystrokes. So every keycode a text needs is
+lent before its first key, followed by a short settle (0 wrong texts in 80 with
+20 ms, and with 50 ms), and lent keycodes stay lent until dictad exits, so that
+a character used before costs nothing the next time.
+
+Real key events mix with keys the user still holds (Alt + our Ctrl+V is Ctrl+Alt+V)
+and go to whoever grabbed the keyboard (our own hotkey does, until its key comes up),
+so nothing is sent until every key is up.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import time
+from typing import Iterator
+
+from Xlib import X, XK
+from Xlib import error as xerror
+from Xlib.display import Display
+from Xlib.ext import xtest
+from Xlib.xobject.drawable import Window
+
+from dictad.hotkey._xorg import char_keysym, keysym_name, keysyms_of
+from dictad.inject import CannotDeliver
+
+KEYS_UP_TIMEOUT_S = 2.0
+_KEYS_UP_POLL_S = 0.01
+_LENT_KEYCODES_SETTLE_S = 0.05
+
+# (keycode, whether Shift is needed) for each keysym typable at level 1 or 2 of a key.
+Keymap = dict[int, tuple[int, bool]]
+
+
+class XorgKeyboard:
+    """One X connection that finds the focused window and sends it keys."""
+
+    def __init__(self) -> None:
+        try:
+            self._display = Display()
+        except Exception as failure:  # python-xlib raises several unrelated types here
+            raise CannotDeliver(f"cannot connect to the X display: {failure}") from failure
+        self._lent: dict[int, int] = {}  # keycode -> keysym, least recently used first
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Give the lent keycodes back to the keyboard map and disconnect."""
+        with contextlib.suppress(xerror.ConnectionClosedError, OSError):
+            for keycode, keysym in self._lent.items():
+                if self._display.get_keyboard_mapping(keycode, 1)[0][0] == keysym:
+                    self._display.change_keyboard_mapping(keycode, [(X.NoSymbol, X.NoSymbol)])
+            self._lent.clear()
+            self._display.close()
+
+    def focused_window_class(self) -> str:
+        """WM_CLASS of the window with the keyboard focus, or of its nearest ancestor that has one.
+
+        Without a window manager the focus is wherever ``XSetInputFocus`` put it, often
+        an inner window of the app; with one, usually the client window itself.
+        """
+        window = self._display.get_input_focus().focus
+        root = self._display.screen().root
+        try:
+            while isinstance(window, Window) and window.id != root.id:
+                names = window.get_wm_class()
+                if names:
+                    return "/".join(name.lower() for name in names)
+                window = window.query_tree().parent
+        except xerror.BadWindow:  # the window closed while we looked
+            pass
+        return ""
+
+    def press_combination(self, keys: tuple[str, ...]) -> None:
+        self._wait_until_keys_are_up()
+        keymap = _keymap(self._read_mapping())
+        keycodes = [_keycode_on_layout(part, keymap) for part in keys]
+        for keycode in keycodes:
+            xtest.fake_input(self._display, X.KeyPress, keycode)
+        for keycode in reversed(keycodes):
+            xtest.fake_input(self._display, X.KeyRelease, keycode)
+        self._display.sync()
+
+    def type_text(self, text: str) -> None:
+        self._wait_until_keys_are_up()
+        mapping = self._read_mapping()
+        keymap = _keymap(mapping)
+        missing = list(dict.fromkeys(k for k in map(_typing_keysym, text) if k not in keymap))
+        if missing:
+            self._lend_keycodes(missing, mapping, keymap)
+            time.sleep(_LENT_KEYCODES_SETTLE_S)
+        shift = _keycode_on_layout("<shift>", keymap)
+        with self._caps_lock_off(keymap):
+            for keysym in map(_typing_keysym, text):
+                keycode, shifted = keymap[keysym]
+                if shifted:
+                    xtest.fake_input(self._display, X.KeyPress, shift)
+                xtest.fake_input(self._display, X.KeyPress, keycode)
+                xtest.fake_input(self._display, X.KeyRelease, keycode)
+                if shifted:
+                    xtest.fake_input(self._display, X.KeyRelease, shift)
+            self._display.sync()
+
+    def _wait_until_keys_are_up(self) -> None:
+        deadline = time.monotonic() + KEYS_UP_TIMEOUT_S
+        while held := self._held_keys():
+            if time.monotonic() > deadline:
+                raise CannotDeliver(
+                    f"keys still held after {KEYS_UP_TIMEOUT_S:g} s ({', '.join(held)}): nothing was "
+                    "sent, so that they could not mix with the keys that put the text in")
+            time.sleep(_KEYS_UP_POLL_S)
+
+    def _held_keys(self) -> list[str]:
+        pressed = self._display.query_keymap()
+        keycodes = [byte * 8 + bit for byte, bits in enumerate(pressed) for bit in range(8) if bits >> bit & 1]
+        return [keysym_name(self._display.keycode_to_keysym(code, 0)) for code in keycodes]
+
+    def _read_mapping(self) -> dict[int, tuple[int, ...]]:
+        """Keycode -> keysyms, now (it changes: layouts switch, we lend keycodes)."""
+        first = self._display.display.info.min_keycode
+        count = self._display.display.info.max_keycode - first + 1
+        rows = self._display.get_keyboard_mapping(first, count)
+        return {first + offset: tuple(keysyms) for offset, keysyms in enumerate(rows)}
+
+    def _lend_keycodes(self, keysyms: list[int], mapping: dict[int, tuple[int, ...]], keymap: Keymap) -> None:
+        """Put each keysym on a keycode of its own (both levels, so Shift cannot change it)."""
+        unused = [code for code, symbols in reversed(mapping.items()) if not any(symbols)]
+        reusable = [code for code, keysym in self._lent.items() if keysym not in keysyms]
+        available = unused + reusable
+        if len(available) < len(keysyms):
+            raise CannotDeliver(
+                f"the text has {len(keysyms)} different characters that are not on the keyboard "
+                f"layout, and only {len(available)} unused keycodes are left to type them with "
+                "(paste instead, or reset the keyboard map with setxkbmap)")
+        for keysym, keycode in zip(keysyms, available):
+            self._display.change_keyboard_mapping(keycode, [(keysym, keysym)])
+            keymap.pop(self._lent.pop(keycode, None), None)
+            self._lent[keycode] = keysym
+            keymap[keysym] = (keycode, False)
+        self._display.sync()
+
+    @contextlib.contextmanager
+    def _caps_lock_off(self, keymap: Keymap) -> Iterator[None]:
+        """Caps Lock would turn typed "a" into "A": switch it off while typing, then back on."""
+        locked = self._display.screen().root.query_pointer().mask & X.LockMask
+        caps_lock = keymap.get(XK.XK_Caps_Lock, (None, False))[0]
+        if not locked or caps_lock is None:
+            yield
+            return
+        self._tap(caps_lock)
+        try:
+            yield
+        finally:
+            self._tap(caps_lock)
+
+    def _tap(self, keycode: int) -> None:
+        xtest.fake_input(self._display, X.KeyPress, keycode)
+        xtest.fake_input(self._display, X.KeyRelease, keycode)
+        self._display.sync()
+
+
+def _keymap(mapping: dict[int, tuple[int, ...]]) -> Keymap:
+    keymap: Keymap = {}
+    for keycode, keysyms in mapping.items():
+        for level, keysym in enumerate(keysyms[:2]):
+            if keysym and keysym not in keymap:
+                keymap[keysym] = (keycode, level == 1)
+    return keymap
+
+
+def _keycode_on_layout(part: str, keymap: Keymap) -> int:
+    keysym = keysyms_of(part)[0]
+    if keysym not in keymap:
+        raise CannotDeliver(f"{part} is not on this keyboard layout")
+    return keymap[keysym][0]
+
+
+def _typing_keysym(char: str) -> int:
+    return XK.XK_Return if char == "\n" else char_keysym(char)

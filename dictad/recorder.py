@@ -1,0 +1,340 @@
+"""The microphone: an input stream kept open, so a dictation starts with the audio from just before
+the key press and never waits for a stream to open; delivered as 16 kHz mono float32.
+
+Threads: PortAudio's callback only copies each block into the pre-roll ring (and, while a dictation
+runs, onto the dictation). The caller's thread converts to 16 kHz when it asks for audio
+(:meth:`Recorder.snapshot`, :meth:`Recorder.stop`). While a dictation runs, a watchdog thread checks
+that blocks keep coming: when a PulseAudio source vanishes, PortAudio raises nothing and calls
+nothing, the blocks just stop (and ``stream.stop()`` hangs, so streams are always aborted).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import av
+import numpy as np
+import sounddevice as sd
+
+from dictad.sounds import Playback, erase_sound
+
+SAMPLE_RATE = 16000
+# One callback per 100 ms: measured 0.3% of a core while idle, against 7-15% with PortAudio's
+# default block size through PulseAudio.
+BLOCK_SECONDS = 0.1
+LATENCY_SECONDS = 0.2
+# A PulseAudio null sink that has been idle takes up to 2 s to deliver its first block.
+FIRST_AUDIO_TIMEOUT_SECONDS = 5.0
+# Blocks arrive every 100 ms; this long without one means the microphone is gone.
+STALL_SECONDS = 1.0
+# Where a played sound can show up in the recording, relative to when it was asked for: block
+# arrival times stand in for capture times (up to a buffer late) and output adds its own latency.
+SOUND_SEARCH_BEFORE_SECONDS = 0.3
+SOUND_SEARCH_AFTER_SECONDS = 1.0
+
+
+class RecorderError(Exception):
+    """The microphone cannot be found, opened, or does not deliver audio; the message says why."""
+
+
+def input_devices() -> list[tuple[int, str]]:
+    """(index, name) of every device PortAudio can record from."""
+    return [(index, info["name"]) for index, info in enumerate(sd.query_devices()) if info["max_input_channels"] > 0]
+
+
+def find_input_device(device: str | int | None) -> int:
+    """The PortAudio index for a configured device: None (the system default), an index, or a name
+    or part of one (case-insensitive; an exact name wins over partial matches)."""
+    devices = input_devices()
+    if device is None:
+        try:
+            return int(sd.query_devices(kind="input")["index"])
+        except sd.PortAudioError:
+            raise RecorderError(_no_match_message("there is no default input device", devices)) from None
+    if isinstance(device, int):
+        if any(index == device for index, _ in devices):
+            return device
+        raise RecorderError(_no_match_message(f"no input device has index {device}", devices))
+    wanted = device.lower()
+    exact = [index for index, name in devices if name.lower() == wanted]
+    partial = [index for index, name in devices if wanted in name.lower()]
+    if exact or len(partial) == 1:
+        return (exact or partial)[0]
+    if partial:
+        several = [(index, name) for index, name in devices if index in partial]
+        raise RecorderError(_no_match_message(f"several input devices match {device!r}", several))
+    raise RecorderError(_no_match_message(f"no input device matches {device!r}", devices))
+
+
+def _no_match_message(problem: str, devices: list[tuple[int, str]]) -> str:
+    if not devices:
+        return f"{problem}: no input devices found (is a microphone connected, is PulseAudio or PipeWire running?)"
+    listing = "\n".join(f"  {index}: {name}" for index, name in devices)
+    return f"{problem}; set audio.device to one of these names or indexes:\n{listing}"
+
+
+def capture_rate(index: int) -> int:
+    """16 kHz when the device records at it, else the device's own default rate (then resampled)."""
+    try:
+        sd.check_input_settings(device=index, samplerate=SAMPLE_RATE, channels=1, dtype="float32")
+        return SAMPLE_RATE
+    except sd.PortAudioError:
+        return int(sd.query_devices(index)["default_samplerate"])
+
+
+class _PrerollRing:
+    """The latest few hundred milliseconds of audio, overwritten in place (no allocation per block)."""
+
+    def __init__(self, frames: int):
+        self._buffer = np.zeros(frames, np.float32)
+        self._written = 0
+
+    def write(self, block: np.ndarray) -> None:
+        capacity = len(self._buffer)
+        if capacity == 0:
+            return
+        block = block[-capacity:]
+        position = self._written % capacity
+        first = min(len(block), capacity - position)
+        self._buffer[position : position + first] = block[:first]
+        self._buffer[: len(block) - first] = block[first:]
+        self._written += len(block)
+
+    def latest(self) -> np.ndarray:
+        """A copy, oldest sample first."""
+        capacity = len(self._buffer)
+        filled = min(self._written, capacity)
+        if filled == 0:
+            return np.zeros(0, np.float32)
+        return np.roll(self._buffer, -(self._written % capacity))[capacity - filled :]
+
+
+class _To16k:
+    """Streams float32 mono audio from the capture rate to 16 kHz (PyAV's libswresample)."""
+
+    def __init__(self, rate: int):
+        self._rate = rate
+        self._resampler = None if rate == SAMPLE_RATE else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+
+    def convert(self, samples: np.ndarray) -> np.ndarray:
+        if self._resampler is None or len(samples) == 0:
+            return samples
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = self._rate
+        return self._join(self._resampler.resample(frame))
+
+    def flush(self) -> np.ndarray:
+        if self._resampler is None:
+            return np.zeros(0, np.float32)
+        return self._join(self._resampler.resample(None))
+
+    @staticmethod
+    def _join(frames: list[av.AudioFrame]) -> np.ndarray:
+        return np.concatenate([np.zeros(0, np.float32)] + [frame.to_ndarray()[0] for frame in frames])
+
+
+@dataclass
+class _Dictation:
+    started_at: float
+    """time.monotonic() at which its first sample (the oldest pre-roll sample) was captured."""
+    converter: _To16k
+    pending: list[np.ndarray]
+    """Blocks at the capture rate not yet converted; the audio callback appends to it."""
+    captured_frames: int
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    sounds: list[Playback] = field(default_factory=list)
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
+class Recorder:
+    """One microphone, opened once and kept open; dictations are slices of its audio.
+
+    ``on_error`` is called (from a watchdog thread) when the microphone stops delivering audio
+    mid-dictation; the audio so far is kept and :meth:`stop` still returns it. The next
+    :meth:`start` reopens the microphone, so dictation resumes once the device is back.
+    """
+
+    def __init__(self, device: str | int | None = None, preroll_ms: int = 300,
+                 on_error: Callable[[str], None] | None = None):
+        self._device = device
+        self._preroll_seconds = preroll_ms / 1000
+        self._on_error = on_error or (lambda message: None)
+        self._lock = threading.Lock()
+        self._audio_arrived = threading.Condition(self._lock)
+        self._convert_lock = threading.Lock()
+        self._stream: sd.InputStream | None = None
+        self._device_name = ""
+        self._rate = 0
+        self._latency = LATENCY_SECONDS
+        self._ring = _PrerollRing(0)
+        self._blocks = 0
+        self._last_block_at = float("-inf")
+        self._dictation: _Dictation | None = None
+
+    @property
+    def device_name(self) -> str:
+        """The name of the microphone in use (empty before the first open)."""
+        return self._device_name
+
+    @property
+    def capture_rate(self) -> int:
+        """The rate the microphone records at, before conversion to 16 kHz (0 before the first open)."""
+        return self._rate
+
+    @property
+    def seconds_recorded(self) -> float:
+        """Length of the current dictation so far, pre-roll included (0 when not recording)."""
+        dictation = self._dictation
+        return dictation.captured_frames / self._rate if dictation else 0.0
+
+    def open(self) -> None:
+        """Open the microphone and wait for its first audio. Does nothing if it is open.
+
+        Raises RecorderError when the device is unknown, cannot be opened, or delivers nothing.
+        """
+        if self._stream is not None:
+            return
+        stream = self._open_stream()
+        with self._audio_arrived:
+            self._stream = stream
+            if self._audio_arrived.wait_for(lambda: self._blocks > 0, FIRST_AUDIO_TIMEOUT_SECONDS):
+                return
+        self.close()
+        raise RecorderError(f"the microphone {self._device_name!r} opened but delivered no audio "
+                            f"within {FIRST_AUDIO_TIMEOUT_SECONDS:g} s")
+
+    def _open_stream(self) -> sd.InputStream:
+        index = find_input_device(self._device)
+        name = sd.query_devices(index)["name"]
+        rate = capture_rate(index)
+        try:
+            stream = sd.InputStream(device=index, samplerate=rate, channels=1, dtype="float32",
+                                    blocksize=int(rate * BLOCK_SECONDS), latency=LATENCY_SECONDS,
+                                    callback=self._on_audio)
+        except sd.PortAudioError as error:
+            raise RecorderError(f"cannot open the microphone {name!r}: {error}") from error
+        with self._lock:
+            self._device_name, self._rate, self._latency = name, rate, stream.latency
+            self._ring = _PrerollRing(int(rate * self._preroll_seconds))
+            self._blocks = 0
+        try:
+            stream.start()
+        except sd.PortAudioError as error:
+            stream.close()
+            raise RecorderError(f"cannot start the microphone {name!r}: {error}") from error
+        return stream
+
+    def _on_audio(self, indata: np.ndarray, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
+        """PortAudio's thread: copy the block, nothing else."""
+        block = indata[:, 0]
+        with self._audio_arrived:
+            self._last_block_at = time.monotonic()
+            self._blocks += 1
+            self._ring.write(block)
+            if self._dictation is not None:
+                self._dictation.pending.append(block.copy())
+                self._dictation.captured_frames += frames
+            self._audio_arrived.notify_all()
+
+    def start(self) -> None:
+        """Begin a dictation with the pre-roll, reopening the microphone if it stopped delivering.
+
+        Returns once the microphone delivers audio, so a start cue played after this is never
+        spoken into a stream that is not open yet. Raises RecorderError if it cannot.
+        """
+        if self._dictation is not None:
+            raise RuntimeError("a dictation is already being recorded")
+        if not self._is_delivering():
+            self.close()
+            self.open()
+        with self._lock:
+            preroll = self._ring.latest()
+            block_end = self._last_block_at
+            self._dictation = _Dictation(started_at=block_end - len(preroll) / self._rate,
+                                         converter=_To16k(self._rate), pending=[preroll],
+                                         captured_frames=len(preroll))
+        threading.Thread(target=self._watch, args=(self._dictation,), name="dictad-mic-watchdog", daemon=True).start()
+
+    def _is_delivering(self) -> bool:
+        return self._stream is not None and time.monotonic() - self._last_block_at < STALL_SECONDS
+
+    def exclude_sound(self, playback: Playback) -> None:
+        """Keep a sound this machine played (the start cue) out of the current dictation."""
+        with self._convert_lock:
+            if self._dictation is not None:
+                self._dictation.sounds.append(playback)
+
+    def snapshot(self) -> np.ndarray:
+        """The current dictation so far, 16 kHz mono float32 (empty when not recording).
+
+        Cheap: converts only what arrived since the last call. Each snapshot is the beginning of
+        the next one and of what :meth:`stop` returns, except that an excluded sound may still be
+        audible in a snapshot taken within a second of it being played.
+        """
+        with self._convert_lock:
+            dictation = self._dictation
+            if dictation is None:
+                return np.zeros(0, np.float32)
+            self._convert_pending(dictation, final=False)
+            return dictation.audio.copy()
+
+    def stop(self) -> np.ndarray:
+        """End the dictation and return all of it, 16 kHz mono float32 (empty when not recording).
+
+        Waits (about 0.2 s, the stream's latency) for the audio still in the device's buffer when stop was called, so
+        the last word is kept; a stop cue played after this returns is never part of it.
+        """
+        with self._audio_arrived:
+            dictation = self._dictation
+            if dictation is None:
+                return np.zeros(0, np.float32)
+            in_flight = dictation.captured_frames + int(self._rate * self._latency)
+            self._audio_arrived.wait_for(lambda: dictation.captured_frames >= in_flight or self._stream is None,
+                                         timeout=self._latency + STALL_SECONDS)
+            self._dictation = None
+        dictation.ended.set()
+        with self._convert_lock:
+            self._convert_pending(dictation, final=True)
+        return dictation.audio
+
+    def close(self) -> None:
+        """Release the microphone. A running dictation keeps what it has; :meth:`stop` returns it."""
+        with self._audio_arrived:
+            stream, self._stream = self._stream, None
+            self._audio_arrived.notify_all()
+        if stream is not None:
+            stream.abort()
+            stream.close()
+
+    def _convert_pending(self, dictation: _Dictation, final: bool) -> None:
+        with self._lock:
+            blocks, dictation.pending = dictation.pending, []
+        converted = [dictation.converter.convert(np.concatenate(blocks))] if blocks else []
+        if final:
+            converted.append(dictation.converter.flush())
+        dictation.audio = np.concatenate([dictation.audio, *converted])
+        self._erase_sounds(dictation, final)
+
+    def _erase_sounds(self, dictation: _Dictation, final: bool) -> None:
+        """Erase each excluded sound once the recording covers everywhere it could be heard."""
+        for playback in list(dictation.sounds):
+            heard_from = playback.requested_at - dictation.started_at - SOUND_SEARCH_BEFORE_SECONDS
+            heard_until = playback.requested_at - dictation.started_at + SOUND_SEARCH_AFTER_SECONDS
+            end = int(heard_until * SAMPLE_RATE) + len(playback.sound)
+            if final or end <= len(dictation.audio):
+                erase_sound(dictation.audio, playback.sound, int(heard_from * SAMPLE_RATE), end)
+                dictation.sounds.remove(playback)
+
+    def _watch(self, dictation: _Dictation) -> None:
+        """Report a microphone that stops delivering mid-dictation, once, and release it."""
+        while not dictation.ended.wait(STALL_SECONDS / 4):
+            if self._stream is None:
+                return
+            if time.monotonic() - self._last_block_at > STALL_SECONDS:
+                self.close()
+                self._on_error(f"the microphone {self._device_name!r} stopped delivering audio "
+                               "(disconnected?); what was said so far is kept")
+                return

@@ -1,0 +1,184 @@
+"""A private PulseAudio whose null sink ``virt`` is the default speaker and whose monitor
+``virt.monitor`` is the default microphone: what a test plays into ``virt`` is what the code under
+test records, in real time, through PortAudio and ALSA's pulse plugin, as on a desktop.
+
+Fixtures: ``audio_rig`` (session-wide) and ``microphone_48k`` (a second microphone that records
+only at 48 kHz, through JACK). ``audio_rig`` sets PULSE_SERVER and ALSA_CONFIG_PATH in this process,
+so that it and every process it starts (a daemon under test) use the private server; HOME and
+XDG_RUNTIME_DIR stay as they are.
+
+PortAudio lists devices and reads ALSA's configuration once, when it initialises; the fixtures
+re-initialise it after changing either, which closes every open PortAudio stream of the process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import sounddevice as sd
+
+from tests.rig.speech import require_tools
+
+ALSA_THROUGH_PULSE = "</usr/share/alsa/alsa.conf>\npcm.!default { type pulse }\nctl.!default { type pulse }\n"
+SERVER_SCRIPT = """\
+load-module module-native-protocol-unix auth-anonymous=1
+load-module module-null-sink sink_name=virt
+set-default-sink virt
+set-default-source virt.monitor
+"""
+JACK_SERVER = "dictad-test"
+MIC_48K_ALSA = 'pcm.mic48 { type jack; capture_ports { 0 "virt48:front-left" } }\n'
+STARTUP_TIMEOUT_S = 10.0
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
+    """Poll ``condition`` until it is true; fail the test saying ``what`` did not happen in time."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(poll_s)
+
+
+def reinitialize_portaudio() -> None:
+    """Make PortAudio read ALSA's configuration and list the devices again."""
+    sd._terminate()
+    sd._initialize()
+
+
+def dying_with_this_process(command: list[str]) -> list[str]:
+    """``command`` made to receive SIGTERM when the test process dies, even by a crash that skips
+    fixture teardown (util-linux's setpriv; without it, a crash leaves the server running)."""
+    if shutil.which("setpriv") is None:
+        return command
+    return ["setpriv", "--pdeathsig", "TERM", *command]
+
+
+@dataclass(frozen=True)
+class AudioRig:
+    root: Path
+    sink: str = "virt"
+
+    @property
+    def alsa_config(self) -> Path:
+        return self.root / "asound.conf"
+
+    def play(self, wav: Path, sink: str | None = None) -> subprocess.Popen[bytes]:
+        """Start playing ``wav`` into ``sink`` (default: the virtual microphone's) in real time;
+        ``.wait()`` on the result for the end."""
+        return subprocess.Popen(["paplay", f"--device={sink or self.sink}", str(wav)])
+
+    def pactl(self, *args: str) -> str:
+        return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True).stdout
+
+    def unplug_microphone(self) -> None:
+        """Remove the null sink and with it the default microphone, as when a USB mic is pulled."""
+        self.pactl("unload-module", self._module_of(f"sink_name={self.sink}"))
+
+    def plug_in_microphone(self) -> None:
+        """Bring the null sink and its monitor back as the default speaker and microphone."""
+        self.pactl("load-module", "module-null-sink", f"sink_name={self.sink}")
+        self.pactl("set-default-source", f"{self.sink}.monitor")
+
+    def _module_of(self, argument: str) -> str:
+        for line in self.pactl("list", "short", "modules").splitlines():
+            index, _name, *arguments = line.split("\t")
+            if argument in " ".join(arguments).split():
+                return index
+        raise LookupError(f"no PulseAudio module loaded with {argument}")
+
+
+@dataclass(frozen=True)
+class Microphone:
+    device: str
+    """Its name in PortAudio's device list (what audio.device is set to)."""
+    sink: str
+    """What is played into this PulseAudio sink, the microphone hears."""
+
+
+@pytest.fixture(scope="session")
+def audio_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioRig]:
+    """A private PulseAudio server with a virtual microphone, for the whole test session."""
+    require_tools("pulseaudio", "pactl", "paplay")
+    rig = AudioRig(root=tmp_path_factory.mktemp("audio-rig"))
+    server_home, runtime_dir = rig.root / "home", rig.root / "run"
+    for folder in (server_home, runtime_dir):
+        folder.mkdir(mode=0o700)
+    rig.alsa_config.write_text(ALSA_THROUGH_PULSE)
+    (rig.root / "server.pa").write_text(SERVER_SCRIPT)
+    log_path = rig.root / "pulseaudio.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PULSE_SERVER", f"unix:{runtime_dir}/pulse/native")
+        patch.setenv("ALSA_CONFIG_PATH", str(rig.alsa_config))
+        patch.setenv("JACK_DEFAULT_SERVER", JACK_SERVER)
+        patch.setenv("JACK_NO_START_SERVER", "1")
+        with patch.context() as server_only:
+            server_only.setenv("HOME", str(server_home))
+            server_only.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
+            with open(log_path, "wb") as log:
+                server = subprocess.Popen(
+                    dying_with_this_process(["pulseaudio", "-n", "-F", str(rig.root / "server.pa"),
+                                             "--exit-idle-time=-1", "--daemonize=no"]),
+                    stdout=log, stderr=subprocess.STDOUT,
+                )
+        try:
+            wait_until(lambda: server.poll() is not None or _answers(), STARTUP_TIMEOUT_S, "PulseAudio to start")
+            if server.poll() is not None:
+                pytest.fail(f"PulseAudio exited at start: {log_path.read_text()[-2000:]}")
+            reinitialize_portaudio()
+            yield rig
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    reinitialize_portaudio()
+
+
+def _answers() -> bool:
+    return subprocess.run(["pactl", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def microphone_48k(audio_rig: AudioRig) -> Iterator[Microphone]:
+    """A microphone ``mic48`` that records only at 48 kHz (a JACK server's rate, through ALSA's jack
+    plugin) and hears what is played into the PulseAudio sink ``virt48``.
+
+    Re-initialises PortAudio when first used, so no PortAudio stream may be open at that moment.
+    """
+    if shutil.which("jackd") is None or not list(Path("/usr/lib").glob("pulse-*/modules/module-jack-sink.so")):
+        pytest.skip("a 48 kHz-only microphone needs JACK: apt-get install jackd2 pulseaudio-module-jack")
+    log_path = audio_rig.root / "jackd.log"
+    with open(log_path, "wb") as log:
+        jackd = subprocess.Popen(
+            dying_with_this_process(["jackd", "--no-realtime", "--name", JACK_SERVER,
+                                     "-d", "dummy", "-r", "48000", "-p", "1024"]),
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: _load_jack_sink() or jackd.poll() is not None, STARTUP_TIMEOUT_S,
+                   "PulseAudio to connect to the JACK server")
+        if jackd.poll() is not None:
+            pytest.fail(f"jackd exited at start: {log_path.read_text()[-2000:]}")
+        audio_rig.alsa_config.write_text(ALSA_THROUGH_PULSE + MIC_48K_ALSA)
+        reinitialize_portaudio()
+        yield Microphone(device="mic48", sink="virt48")
+    finally:
+        # PortAudio's own JACK client must leave while the server is still there: terminating
+        # PortAudio after jackd is gone aborts the whole process.
+        sd._terminate()
+        audio_rig.alsa_config.write_text(ALSA_THROUGH_PULSE)
+        subprocess.run(["pactl", "unload-module", "module-jack-sink"], capture_output=True)
+        jackd.terminate()
+        jackd.wait(timeout=10)
+        sd._initialize()
+
+
+def _load_jack_sink() -> bool:
+    loaded = subprocess.run(["pactl", "load-module", "module-jack-sink", "sink_name=virt48", "client_name=virt48",
+                             f"server_name={JACK_SERVER}", "connect=no"], capture_output=True)
+    return loaded.returncode == 0

@@ -1,0 +1,265 @@
+"""A real X desktop for tests: Xvfb, a session bus, notifications, a tray, and a window to type into.
+
+Fixtures (import the ones a test module uses, or let conftest.py import them):
+``x_display`` (session: a private Xvfb, DISPLAY set while the session runs),
+``session_bus`` (session: dbus-launch, DBUS_SESSION_BUS_ADDRESS set),
+``notification_daemon`` and ``tray_host`` (per test: the services are there only for tests that ask),
+``target_window`` (per test: a focused Tk window) and ``target_window_factory`` (open more, or
+ones that pose as terminals).
+Helpers: ``wait_until`` (synchronise on conditions, never on bare sleeps), ``xdotool``, ``keys_held``.
+The recipes are those of ../shared/desktop-test-rig.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import pytest
+from Xlib.display import Display
+
+from tests.rig.speech import require_tools
+
+T = TypeVar("T")
+
+TARGET_APP = Path(__file__).with_name("target_app.py")
+NOTIFICATION_DAEMON = "/usr/lib/notification-daemon/notification-daemon"
+TRAYER_ARGS = ["--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200",
+               "--height", "32", "--transparent", "false"]
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 5.0, what: str = "the condition",
+               interval: float = 0.02) -> T:
+    """Poll ``predicate`` until it returns something true, and return that; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def xdotool(*args: str) -> str:
+    """Run xdotool on the current DISPLAY and return what it printed."""
+    done = subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        raise AssertionError(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def keys_held(combination: str) -> Iterator[None]:
+    """Hold ``combination`` (xdotool syntax, e.g. "ctrl+alt+space") down, and always let go."""
+    xdotool("keydown", combination)
+    try:
+        yield
+    finally:
+        xdotool("keyup", "+".join(reversed(combination.split("+"))))
+
+
+@contextlib.contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables, and put them back afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    _apply_environment(values)
+    try:
+        yield
+    finally:
+        _apply_environment(previous)
+
+
+def _apply_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _read_display_number(fd: int, process: subprocess.Popen, timeout: float) -> str:
+    """Xvfb's -displayfd writes the number it chose, then a newline, once it accepts connections.
+
+    The newline comes in a write of its own, and Xvfb dies if it cannot write it:
+    the pipe must stay open until it has been read.
+    """
+    deadline = time.monotonic() + timeout
+    received = b""
+    while not received.endswith(b"\n") and time.monotonic() < deadline:
+        readable, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+        chunk = os.read(fd, 64) if readable else b""
+        if readable and not chunk:
+            break
+        received += chunk
+    if not received.endswith(b"\n"):
+        _stop(process)
+        raise AssertionError(f"Xvfb did not start within {timeout:g} s")
+    return received.decode().strip()
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[str]:
+    """A private Xvfb (never the developer's own desktop), as an X11 session, for the whole run."""
+    require_tools("Xvfb", "xdotool")
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
+         "-noreset"],
+        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        display = ":" + _read_display_number(read_end, process, timeout=10)
+    finally:
+        os.close(read_end)
+    with _environment(DISPLAY=display, WAYLAND_DISPLAY=None, XDG_SESSION_TYPE="x11"):
+        try:
+            yield display
+        finally:
+            _stop(process)
+
+
+@pytest.fixture(scope="session")
+def session_bus() -> Iterator[str]:
+    """A private D-Bus session bus; yields its address."""
+    require_tools("dbus-launch")
+    output = subprocess.run(["dbus-launch", "--sh-syntax"], capture_output=True, text=True,
+                            check=True, timeout=10).stdout
+    address = re.search(r"DBUS_SESSION_BUS_ADDRESS='([^']+)'", output).group(1)
+    pid = int(re.search(r"DBUS_SESSION_BUS_PID=(\d+)", output).group(1))
+    with _environment(DBUS_SESSION_BUS_ADDRESS=address):
+        try:
+            yield address
+        finally:
+            os.kill(pid, 15)
+
+
+def _bus_name_has_owner(name: str) -> bool:
+    reply = subprocess.run(
+        ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+         "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", f"string:{name}"],
+        capture_output=True, text=True, timeout=10,
+    ).stdout
+    return "boolean true" in reply
+
+
+@pytest.fixture
+def notification_daemon(x_display: str, session_bus: str) -> Iterator[subprocess.Popen]:
+    """org.freedesktop.Notifications on the session bus, for this test only."""
+    if not os.access(NOTIFICATION_DAEMON, os.X_OK):
+        pytest.skip(f"{NOTIFICATION_DAEMON} missing (apt-get install notification-daemon)")
+    require_tools("dbus-send")
+    process = subprocess.Popen([NOTIFICATION_DAEMON], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _bus_name_has_owner("org.freedesktop.Notifications"), 10,
+                   "notification-daemon to own org.freedesktop.Notifications")
+        yield process
+    finally:
+        _stop(process)
+        wait_until(lambda: not _bus_name_has_owner("org.freedesktop.Notifications"), 10,
+                   "org.freedesktop.Notifications to be released")
+
+
+def _tray_selection_owned() -> bool:
+    with contextlib.closing(Display()) as display:
+        tray = display.intern_atom(f"_NET_SYSTEM_TRAY_S{display.get_default_screen()}")
+        return display.get_selection_owner(tray) != 0
+
+
+@pytest.fixture
+def tray_host(x_display: str) -> Iterator[subprocess.Popen]:
+    """A system tray (trayer, top right of the 1280x800 screen), for this test only."""
+    require_tools("trayer")
+    process = subprocess.Popen(["trayer", *TRAYER_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(_tray_selection_owned, 10, "trayer to take the system tray selection")
+        yield process
+    finally:
+        _stop(process)
+
+
+@dataclass
+class TargetWindow:
+    """A running target_app.py: what it shows, the keys it got, and its X window."""
+
+    process: subprocess.Popen
+    out: Path
+    wid: int
+    class_name: str
+    closed: bool = False
+
+    def text(self) -> str:
+        return (self.out / "text").read_text(encoding="utf-8")
+
+    def keys(self) -> list[str]:
+        """The keysyms of every key press the window received, in order."""
+        keys = self.out / "keys"
+        return keys.read_text(encoding="utf-8").split() if keys.exists() else []
+
+    def wait_for_text(self, expected: str | Callable[[str], bool], timeout: float = 5.0) -> str:
+        """Wait until the text contains ``expected`` (or satisfies it); return the text."""
+        check = expected if callable(expected) else (lambda text: expected in text)
+        try:
+            wait_until(lambda: check(self.text()), timeout, f"the target window's text to match {expected!r}")
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}; it is {self.text()!r}, after key presses {self.keys()}") from None
+        return self.text()
+
+    def focus(self) -> None:
+        xdotool("windowfocus", "--sync", str(self.wid))
+
+    def close(self) -> None:
+        if not self.closed:
+            _stop(self.process)
+            self.closed = True
+
+
+@pytest.fixture
+def target_window_factory(x_display: str, tmp_path_factory: pytest.TempPathFactory
+                          ) -> Iterator[Callable[..., TargetWindow]]:
+    """Opens focused Tk target windows: ``open(class_name="kitty", paste="terminal")``."""
+    opened: list[TargetWindow] = []
+
+    def open_target_window(class_name: str = "DictadTarget", paste: str = "tk") -> TargetWindow:
+        out = tmp_path_factory.mktemp("target")
+        process = subprocess.Popen(
+            [sys.executable, str(TARGET_APP), "--out", str(out), "--class-name", class_name,
+             "--paste", paste],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        wid_file = out / "wid"
+        wait_until(lambda: wid_file.exists() or process.poll() is not None, 10, "the target window to map")
+        if process.poll() is not None:
+            raise AssertionError(f"target_app.py failed: {process.stderr.read().decode()}")
+        window = TargetWindow(process, out, int(wid_file.read_text()), class_name)
+        opened.append(window)
+        window.focus()
+        return window
+
+    yield open_target_window
+    for window in opened:
+        window.close()
+
+
+@pytest.fixture
+def target_window(target_window_factory: Callable[..., TargetWindow]) -> TargetWindow:
+    """A focused Tk window with one Text widget: the app dictated text should land in."""
+    return target_window_factory()

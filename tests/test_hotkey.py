@@ -1,0 +1,188 @@
+"""The global hotkey, driven with real key events on a private X display."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+import pytest
+
+from dictad.hotkey import HotkeyListener, HotkeyUnavailable, make_hotkey_listener
+from dictad.hotkey._xorg import keysyms_of
+from dictad.keyspec import NAMED_KEYS
+from tests.rig.display import (  # noqa: F401 (fixtures)
+    TargetWindow, keys_held, target_window, target_window_factory, wait_until, x_display, xdotool,
+)
+
+DEFAULT_HOTKEY = ("<ctrl>", "<alt>", "<space>")
+Events = list[str]
+
+
+@pytest.fixture
+def listen(x_display: str) -> Iterator[Callable[..., tuple[HotkeyListener, Events]]]:
+    """Starts listeners that record "press", "release" and "escape"; stops them afterwards."""
+    started: list[HotkeyListener] = []
+
+    def start(keys: tuple[str, ...] = DEFAULT_HOTKEY) -> tuple[HotkeyListener, Events]:
+        events: Events = []
+        listener = make_hotkey_listener(
+            keys, lambda: events.append("press"), lambda: events.append("release"),
+            lambda: events.append("escape"))
+        listener.start()
+        started.append(listener)
+        return listener, events
+
+    yield start
+    for listener in started:
+        listener.stop()
+
+
+def wait_for_events(events: Events, expected: list[str]) -> None:
+    wait_until(lambda: events == expected, 5, f"hotkey events {expected} (got {events})")
+
+
+def test_every_named_key_has_an_x_keysym() -> None:
+    unresolved = [name for name in NAMED_KEYS if not all(keysyms_of(f"<{name}>"))]
+    assert unresolved == []
+
+
+def test_without_a_display_the_hotkey_is_unavailable_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(HotkeyUnavailable, match="DISPLAY is not set"):
+        make_hotkey_listener(DEFAULT_HOTKEY, print, print, print)
+
+
+def test_in_a_wayland_session_the_hotkey_is_unavailable_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    with pytest.raises(HotkeyUnavailable, match="Wayland"):
+        make_hotkey_listener(DEFAULT_HOTKEY, print, print, print)
+
+
+@pytest.mark.slow
+def test_holding_the_hotkey_ten_seconds_is_one_press_and_types_nothing(
+        listen: Callable, target_window_factory: Callable[..., TargetWindow]) -> None:
+    autorepeat_check = target_window_factory()
+    with keys_held("a"):
+        autorepeat_check.wait_for_text("aaaaa", timeout=3)  # else this test would prove nothing
+    autorepeat_check.close()
+    target = target_window_factory()
+    _, events = listen()
+    with keys_held("ctrl+alt+space"):
+        wait_for_events(events, ["press"])
+        time.sleep(10)  # the user holds the key: this is the duration under test
+        assert events == ["press"]
+    wait_for_events(events, ["press", "release"])
+    assert target.text() == ""
+    assert "space" not in target.keys()
+
+
+@pytest.mark.slow
+def test_letting_go_of_any_key_of_the_combination_ends_it(
+        listen: Callable, target_window: TargetWindow) -> None:
+    _, events = listen()
+    xdotool("keydown", "ctrl+alt+space")
+    try:
+        wait_for_events(events, ["press"])
+        xdotool("keyup", "alt")
+        wait_for_events(events, ["press", "release"])
+    finally:
+        xdotool("keyup", "space", "ctrl", "alt")
+    xdotool("key", "ctrl+alt+space")
+    wait_for_events(events, ["press", "release", "press", "release"])
+    assert target_window.text() == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keys, xdotool_keys", [
+    (("<f9>",), "F9"),
+    (("<ctrl>", "<shift>", "d"), "ctrl+shift+d"),
+    (("<cmd>", "<alt>", "<space>"), "super+alt+space"),
+])
+def test_other_combinations_are_taken_from_the_focused_app(
+        listen: Callable, target_window: TargetWindow, keys: tuple[str, ...], xdotool_keys: str) -> None:
+    _, events = listen(keys)
+    xdotool("key", xdotool_keys)
+    wait_for_events(events, ["press", "release"])
+    last_key = xdotool_keys.split("+")[-1]
+    assert last_key not in target_window.keys() and last_key.upper() not in target_window.keys()
+
+
+@pytest.mark.slow
+def test_the_hotkey_works_with_caps_lock_and_num_lock_on(listen: Callable, target_window: TargetWindow) -> None:
+    _, events = listen()
+    xdotool("key", "Caps_Lock", "Num_Lock")
+    try:
+        xdotool("key", "ctrl+alt+space")
+        wait_for_events(events, ["press", "release"])
+    finally:
+        xdotool("key", "Caps_Lock", "Num_Lock")
+    assert target_window.text() == ""
+
+
+@pytest.mark.slow
+def test_escape_is_taken_only_while_the_escape_grab_is_on(listen: Callable, target_window: TargetWindow) -> None:
+    listener, events = listen()
+    xdotool("key", "Escape")
+    wait_until(lambda: target_window.keys().count("Escape") == 1, 5, "Escape to reach the app")
+
+    listener.set_escape_grab(True)
+    xdotool("key", "Escape")
+    wait_for_events(events, ["escape"])
+    assert target_window.keys().count("Escape") == 1
+
+    listener.set_escape_grab(False)
+    xdotool("key", "Escape")
+    wait_until(lambda: target_window.keys().count("Escape") == 2, 5, "Escape to reach the app again")
+    assert events == ["escape"]
+
+
+@pytest.mark.slow
+def test_escape_while_holding_the_hotkey_cancels(x_display: str, target_window: TargetWindow) -> None:
+    events: Events = []
+
+    def on_press() -> None:
+        events.append("press")
+        listener.set_escape_grab(True)  # from inside the callback, as the daemon may
+
+    listener = make_hotkey_listener(DEFAULT_HOTKEY, on_press, lambda: events.append("release"),
+                                    lambda: events.append("escape"))
+    listener.start()
+    try:
+        with keys_held("ctrl+alt+space"):
+            wait_for_events(events, ["press"])
+            xdotool("key", "Escape")
+            wait_for_events(events, ["press", "escape"])
+    finally:
+        listener.stop()
+    assert "Escape" not in target_window.keys()
+
+
+@pytest.mark.slow
+def test_a_combination_another_program_grabbed_is_refused_with_a_clear_error(listen: Callable) -> None:
+    first, _ = listen()
+    with pytest.raises(HotkeyUnavailable, match="already taken by another program"):
+        listen()
+    first.stop()
+    _, events = listen()
+    xdotool("key", "ctrl+alt+space")
+    wait_for_events(events, ["press", "release"])
+
+
+@pytest.mark.slow
+def test_a_failing_callback_does_not_stop_the_listener(x_display: str) -> None:
+    events: Events = []
+
+    def fail() -> None:
+        events.append("press")
+        raise RuntimeError("daemon bug")
+
+    listener = make_hotkey_listener(DEFAULT_HOTKEY, fail, lambda: events.append("release"), print)
+    listener.start()
+    try:
+        xdotool("key", "ctrl+alt+space")
+        xdotool("key", "ctrl+alt+space")
+        wait_for_events(events, ["press", "release", "press", "release"])
+    finally:
+        listener.stop()
