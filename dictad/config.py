@@ -283,6 +283,10 @@ def _matches(hint: Any, value: Any) -> tuple[bool, str]:
 
 
 def _check_cross_field_rules(config: Config, problems: _Problems) -> None:
+    for key in ("paste_keys", "terminal_paste_keys"):
+        if set(parse_keys(config.hotkey)) == set(parse_keys(getattr(config.output, key))):
+            problems.add("hotkey", f"{config.hotkey!r} is not allowed: it is also output.{key}, "
+                                   f"so every paste would start a dictation")
     if config.cleanup.style not in config.cleanup.styles:
         problems.add(
             "cleanup.style",

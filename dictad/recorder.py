@@ -19,7 +19,7 @@ import av
 import numpy as np
 import sounddevice as sd
 
-from dictad.sounds import Playback, erase_sound
+from dictad.sounds import PORTAUDIO_LOCK, Playback, erase_sound
 
 SAMPLE_RATE = 16000
 # One callback per 100 ms: measured 0.3% of a core while idle, against 7-15% with PortAudio's
@@ -42,7 +42,8 @@ class RecorderError(Exception):
 
 def input_devices() -> list[tuple[int, str]]:
     """(index, name) of every device PortAudio can record from."""
-    return [(index, info["name"]) for index, info in enumerate(sd.query_devices()) if info["max_input_channels"] > 0]
+    devices = enumerate(sd.query_devices())
+    return [(index, info["name"]) for index, info in devices if info["max_input_channels"] > 0]
 
 
 def find_input_device(device: str | int | None) -> int:
@@ -71,7 +72,7 @@ def find_input_device(device: str | int | None) -> int:
 
 def _no_match_message(problem: str, devices: list[tuple[int, str]]) -> str:
     if not devices:
-        return f"{problem}: no input devices found (is a microphone connected, is PulseAudio or PipeWire running?)"
+        return f"{problem}: no input devices found (is a microphone connected, PulseAudio or PipeWire running?)"
     listing = "\n".join(f"  {index}: {name}" for index, name in devices)
     return f"{problem}; set audio.device to one of these names or indexes:\n{listing}"
 
@@ -117,7 +118,8 @@ class _To16k:
 
     def __init__(self, rate: int):
         self._rate = rate
-        self._resampler = None if rate == SAMPLE_RATE else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._resampler = (None if rate == SAMPLE_RATE
+                           else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE))
 
     def convert(self, samples: np.ndarray) -> np.ndarray:
         if self._resampler is None or len(samples) == 0:
@@ -139,7 +141,7 @@ class _To16k:
 @dataclass
 class _Dictation:
     started_at: float
-    """time.monotonic() at which its first sample (the oldest pre-roll sample) was captured."""
+    """About when (time.monotonic()) its first, oldest pre-roll sample was captured."""
     converter: _To16k
     pending: list[np.ndarray]
     """Blocks at the capture rate not yet converted; the audio callback appends to it."""
@@ -211,9 +213,10 @@ class Recorder:
         name = sd.query_devices(index)["name"]
         rate = capture_rate(index)
         try:
-            stream = sd.InputStream(device=index, samplerate=rate, channels=1, dtype="float32",
-                                    blocksize=int(rate * BLOCK_SECONDS), latency=LATENCY_SECONDS,
-                                    callback=self._on_audio)
+            with PORTAUDIO_LOCK:
+                stream = sd.InputStream(device=index, samplerate=rate, channels=1, dtype="float32",
+                                        blocksize=int(rate * BLOCK_SECONDS), latency=LATENCY_SECONDS,
+                                        callback=self._on_audio)
         except sd.PortAudioError as error:
             raise RecorderError(f"cannot open the microphone {name!r}: {error}") from error
         with self._lock:
@@ -223,7 +226,8 @@ class Recorder:
         try:
             stream.start()
         except sd.PortAudioError as error:
-            stream.close()
+            with PORTAUDIO_LOCK:
+                stream.close()
             raise RecorderError(f"cannot start the microphone {name!r}: {error}") from error
         return stream
 
@@ -256,7 +260,8 @@ class Recorder:
             self._dictation = _Dictation(started_at=block_end - len(preroll) / self._rate,
                                          converter=_To16k(self._rate), pending=[preroll],
                                          captured_frames=len(preroll))
-        threading.Thread(target=self._watch, args=(self._dictation,), name="dictad-mic-watchdog", daemon=True).start()
+        watchdog = threading.Thread(target=self._watch, args=(self._dictation,), name="dictad-mic-watchdog", daemon=True)
+        watchdog.start()
 
     def _is_delivering(self) -> bool:
         return self._stream is not None and time.monotonic() - self._last_block_at < STALL_SECONDS
@@ -284,8 +289,9 @@ class Recorder:
     def stop(self) -> np.ndarray:
         """End the dictation and return all of it, 16 kHz mono float32 (empty when not recording).
 
-        Waits (about 0.2 s, the stream's latency) for the audio still in the device's buffer when stop was called, so
-        the last word is kept; a stop cue played after this returns is never part of it.
+        Waits (about 0.2 s, the stream's latency) for the audio still in the device's buffer when
+        stop was called, so the last word is kept; a stop cue played after this returns is never
+        part of it.
         """
         with self._audio_arrived:
             dictation = self._dictation
@@ -307,7 +313,8 @@ class Recorder:
             self._audio_arrived.notify_all()
         if stream is not None:
             stream.abort()
-            stream.close()
+            with PORTAUDIO_LOCK:
+                stream.close()
 
     def _convert_pending(self, dictation: _Dictation, final: bool) -> None:
         with self._lock:

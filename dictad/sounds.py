@@ -33,6 +33,10 @@ HEARD_CORRELATION = 0.5
 # Room echo and speaker ring-down after the cue itself ends.
 ECHO_SECONDS = 0.05
 
+# PortAudio keeps its list of open streams without a lock, and the cue thread opens and closes
+# streams while the recorder may be opening or closing its own: both do so only under this lock.
+PORTAUDIO_LOCK = threading.Lock()
+
 Cue = Callable[[int], np.ndarray]
 
 
@@ -75,14 +79,16 @@ def play(cue: Cue) -> Playback:
 
 def _play_blocking(cue: Cue, finished: threading.Event) -> None:
     try:
-        rate = int(sd.query_devices(kind="output")["default_samplerate"])
-        stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", latency="low")
+        with PORTAUDIO_LOCK:
+            rate = int(sd.query_devices(kind="output")["default_samplerate"])
+            stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", latency="low")
         try:
             stream.start()
             stream.write(np.concatenate([cue(rate), np.zeros(int(rate * TRAILING_SILENCE_SECONDS), np.float32)]))
         finally:
             stream.abort()
-            stream.close()
+            with PORTAUDIO_LOCK:
+                stream.close()
     except sd.PortAudioError as error:
         log.warning("cannot play a cue sound: %s", error)
     finally:

@@ -10,6 +10,10 @@ import pytest
 from dictad.config import Config, load_config
 from tests.rig.speech import speak
 
+# The rig's fixtures, registered once: a session-wide X server or PulseAudio imported into
+# several test modules would be started once per module.
+pytest_plugins = ["tests.rig.audio", "tests.rig.display"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_config(tmp_path_factory) -> Path:

@@ -76,6 +76,7 @@ def test_an_empty_user_file_means_defaults(tmp_path, default_config):
         ("cleanup:\n  style: pirate\n", ":2: cleanup.style: 'pirate' is not allowed: expected one of the styles"),
         ("transcription:\n  language: de\n", ":2: transcription.language: 'de' is not allowed with the English-only model"),
         ("transcriptoin:\n  model: base.en\n", ":1: transcriptoin: unknown key (did you mean transcription?)"),
+        ("hotkey: <ctrl>+v\n", ":1: hotkey: '<ctrl>+v' is not allowed: it is also output.paste_keys"),
     ],
 )
 def test_a_bad_value_is_named_with_file_line_and_key(tmp_path, text, expected):

@@ -17,16 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.rig.audio import AudioRig, audio_rig  # noqa: F401  (fixtures)
-from tests.rig.display import (  # noqa: F401  (fixtures)
-    notification_daemon,
-    session_bus,
-    target_window,
-    target_window_factory,
-    tray_host,
-    x_display,
-    xdotool,
-)
+from tests.rig.audio import AudioRig
+from tests.rig.display import xdotool
 from tests.rig.speech import word_errors
 from tests.rig.tray import TrayMenu, tray_icon_box
 from tests.rig.waiting import wait_until

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -20,9 +21,8 @@ from dictad.config import OutputConfig, load_config
 from dictad.inject import Delivery, choose_method, deliver
 from dictad.inject._xorg import XorgKeyboard
 from dictad.inject.text import prepare, sanitise
-from tests.rig.display import (  # noqa: F401 (fixtures)
-    TargetWindow, keys_held, target_window, target_window_factory, wait_until, x_display, xdotool,
-)
+from tests.rig.display import TargetWindow, keys_held, xdotool
+from tests.rig.waiting import stays_false, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 UNICODE = "café — naïve ✓"
@@ -125,7 +125,8 @@ def test_type_types_unicode(output: OutputConfig, target_window: TargetWindow) -
 @pytest.mark.parametrize("method", ["paste", "type"])
 def test_control_characters_and_escape_sequences_never_reach_the_window(
         output: OutputConfig, target_window: TargetWindow, method: str) -> None:
-    print(deliver("ok \x1b[31mred\x1b[0m\x07 \x1b]0;title\x07done\x08", dataclasses.replace(output, method=method)))
+    delivery = deliver("ok \x1b[31mred\x1b[0m\x07 \x1b]0;title\x07done\x08", dataclasses.replace(output, method=method))
+    assert delivery.text == "ok red done"
     assert target_window.wait_for_text("done") == "ok red done"
     assert not {"Escape", "BackSpace"} & set(target_window.keys())
 
@@ -222,7 +223,7 @@ with open(sys.argv[1], "ab", buffering=0) as out:
 @pytest.mark.slow
 def test_a_real_xterm_receives_typed_unicode(output: OutputConfig, x_display: str, tmp_path: Path) -> None:
     """xterm ignores synthetic (XSendEvent) keys and pastes only PRIMARY: the case typing exists for."""
-    if subprocess.run(["which", "xterm"], capture_output=True).returncode:
+    if shutil.which("xterm") is None:
         pytest.skip("xterm missing (apt-get install xterm)")
     received = tmp_path / "received"
     received.touch()
@@ -243,14 +244,13 @@ def test_a_real_xterm_receives_typed_unicode(output: OutputConfig, x_display: st
 @pytest.mark.slow
 def test_keys_the_user_still_holds_are_waited_for(output: OutputConfig, target_window: TargetWindow) -> None:
     delivered: list[Delivery] = []
-    with keys_held("alt"):
-        delivering = threading.Thread(target=lambda: delivered.append(deliver("Not Alt+V.", output)))
+    with keys_held("shift"):  # with it, Ctrl+V would be Ctrl+Shift+V, which Tk does not paste with
+        delivering = threading.Thread(target=lambda: delivered.append(deliver("Pasted.", output)))
         delivering.start()
-        time.sleep(0.3)  # the user is slow to let go: the duration under test
-        assert target_window.text() == ""
+        assert stays_false(target_window.text, seconds=0.3)  # the user is slow to let go
     delivering.join()
-    assert delivered[0].delivered
-    assert target_window.wait_for_text("Not Alt+V.") == "Not Alt+V."
+    assert delivered[0].delivered, delivered[0]
+    assert target_window.wait_for_text("Pasted.") == "Pasted."
 
 
 @pytest.mark.slow
@@ -289,7 +289,7 @@ def test_paste_shows_the_text_soon_after_deliver_is_called(
     started = time.perf_counter()
     delivering = threading.Thread(target=deliver, args=("Quick.", output))
     delivering.start()
-    target_window.wait_for_text("Quick.")
+    wait_until(lambda: target_window.text() == "Quick.", 5, "the pasted text", interval=0.001)
     latency_ms = (time.perf_counter() - started) * 1000
     delivering.join()
     print(f"deliver() to text visible in Tk: {latency_ms:.1f} ms")
@@ -311,4 +311,4 @@ def test_tk_reads_the_clipboard_well_within_the_default_restore_delay(
     read_after_ms = (time.perf_counter() - started) * 1000
     print(f"Tk read the clipboard {read_after_ms:.1f} ms after the paste keys")
     assert target_window.wait_for_text("measured") == "measured"
-    assert read_after_ms * 10 < output.clipboard_restore_delay_ms
+    assert read_after_ms * 3 < output.clipboard_restore_delay_ms

@@ -18,7 +18,8 @@ from faster_whisper import WhisperModel
 
 from dictad import sounds
 from dictad.recorder import SAMPLE_RATE, Recorder, RecorderError
-from tests.rig.audio import AudioRig, Microphone, audio_rig, microphone_48k, wait_until  # noqa: F401 (fixtures)
+from tests.rig.audio import AudioRig, Microphone
+from tests.rig.waiting import wait_until
 from tests.rig.speech import require_tools, speak, word_errors, words
 
 pytestmark = pytest.mark.slow
@@ -42,8 +43,8 @@ def transcribe(model: WhisperModel, audio: np.ndarray) -> str:
 def assert_heard(model: WhisperModel, audio: np.ndarray, text: str) -> str:
     """Check the recording says ``text`` (within the model's error rate); returns what it says."""
     heard = transcribe(model, audio)
-    edits, words = word_errors(text, heard)
-    assert edits / words <= MAX_WORD_ERROR_RATE, f"said {text!r}, recording says {heard!r}"
+    edits, total = word_errors(text, heard)
+    assert edits / total <= MAX_WORD_ERROR_RATE, f"said {text!r}, recording says {heard!r}"
     return heard
 
 

@@ -16,8 +16,8 @@ import pytest
 from PIL import ImageChops
 
 from dictad.tray import STATES, Tray, TrayUnavailable, load_icon, shorten, tooltip
-from tests.rig.display import (  # noqa: F401 (fixtures)
-    notification_daemon, session_bus, tray_host, wait_until, x_display, xdotool)
+from tests.rig.display import xdotool
+from tests.rig.waiting import wait_until
 from tests.rig.tray import TrayMenu, notification_popups, settled_pixels, tray_icon_box
 
 pytestmark = pytest.mark.filterwarnings(

@@ -216,11 +216,14 @@ class XorgHotkeyListener:
         self._thread.start()
 
     def stop(self) -> None:
+        """Blocks until the grabs are released, except when called from a callback."""
         thread = self._thread
         if thread is None:
             return
         self._stopping = True
         self._wake()
+        if thread is threading.current_thread():
+            return
         thread.join(timeout=5)
         self._thread = None
         os.close(self._wake_read)
@@ -234,7 +237,14 @@ class XorgHotkeyListener:
             self._apply_escape_grab(active)
             return
         done = threading.Event()
-        self._work.put(lambda: (self._apply_escape_grab(active), done.set()))
+
+        def apply_and_report() -> None:
+            try:
+                self._apply_escape_grab(active)
+            finally:
+                done.set()
+
+        self._work.put(apply_and_report)
         self._wake()
         done.wait(timeout=2)
 

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import pyperclip
@@ -103,19 +103,20 @@ def _is_listed(target: str, classes: list[str]) -> bool:
 def _deliver_with(keyboard: Keyboard, text: str, config: OutputConfig) -> Delivery:
     target = keyboard.focused_window_class()
     method, keys = choose_method(config, target)
+    note = ""
     try:
-        if method == "type":
-            keyboard.type_text(text)
-        else:
-            _paste(keyboard, text, keys, config.clipboard_restore_delay_ms / 1000)
-    except ClipboardUnavailable as unavailable:
-        if config.method == "paste":
-            return Delivery(False, "paste", text, target, str(unavailable))
+        if method == "paste":
+            try:
+                _paste(keyboard, text, keys, config.clipboard_restore_delay_ms / 1000)
+                return Delivery(True, "paste", text, target)
+            except ClipboardUnavailable as unavailable:
+                if config.method == "paste":
+                    raise
+                method, note = "type", f"typed, not pasted: {unavailable}"
         keyboard.type_text(text)
-        return Delivery(True, "type", text, target, f"typed, not pasted: {unavailable}")
+        return Delivery(True, "type", text, target, note)
     except CannotDeliver as failure:
         return Delivery(False, method, text, target, str(failure))
-    return Delivery(True, method, text, target)
 
 
 def _paste(keyboard: Keyboard, text: str, keys: tuple[str, ...], restore_delay_s: float) -> None:

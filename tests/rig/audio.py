@@ -13,17 +13,18 @@ re-initialise it after changing either, which closes every open PortAudio stream
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 import sounddevice as sd
 
 from tests.rig.speech import require_tools
+from tests.rig.waiting import wait_until
 
 ALSA_THROUGH_PULSE = "</usr/share/alsa/alsa.conf>\npcm.!default { type pulse }\nctl.!default { type pulse }\n"
 SERVER_SCRIPT = """\
@@ -32,18 +33,10 @@ load-module module-null-sink sink_name=virt
 set-default-sink virt
 set-default-source virt.monitor
 """
-JACK_SERVER = "dictad-test"
+# One JACK server per test process: test runs side by side must not share (or stop) each other's.
+JACK_SERVER = f"dictad-test-{os.getpid()}"
 MIC_48K_ALSA = 'pcm.mic48 { type jack; capture_ports { 0 "virt48:front-left" } }\n'
 STARTUP_TIMEOUT_S = 10.0
-
-
-def wait_until(condition: Callable[[], object], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
-    """Poll ``condition`` until it is true; fail the test saying ``what`` did not happen in time."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
-        time.sleep(poll_s)
 
 
 def reinitialize_portaudio() -> None:

@@ -26,6 +26,7 @@ from typing import Callable, Iterator, TypeVar
 import pytest
 from Xlib.display import Display
 
+from tests.rig.waiting import wait_until
 from tests.rig.speech import require_tools
 
 T = TypeVar("T")
@@ -34,19 +35,6 @@ TARGET_APP = Path(__file__).with_name("target_app.py")
 NOTIFICATION_DAEMON = "/usr/lib/notification-daemon/notification-daemon"
 TRAYER_ARGS = ["--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200",
                "--height", "32", "--transparent", "false"]
-
-
-def wait_until(predicate: Callable[[], T], timeout: float = 5.0, what: str = "the condition",
-               interval: float = 0.02) -> T:
-    """Poll ``predicate`` until it returns something true, and return that; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def xdotool(*args: str) -> str:

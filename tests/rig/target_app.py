@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import tkinter as tk
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 from Xlib.display import Display
@@ -35,17 +35,18 @@ def toplevel_window_id(root: tk.Tk) -> int:
         return inner.query_tree().parent.id
 
 
-def paste_clipboard(text: tk.Text) -> str:
-    try:
-        text.insert("insert", text.clipboard_get())
-    except tk.TclError:
-        pass
-    return "break"
-
-
 def paste_like_a_terminal(text: tk.Text) -> None:
-    text.bind("<Control-Key-V>", lambda _event: paste_clipboard(text))
-    text.bind("<Control-Key-v>", lambda _event: (text.insert("insert", "^V"), "break")[1])
+    def paste_clipboard(_event: tk.Event) -> str:
+        with suppress(tk.TclError):  # an empty clipboard pastes nothing
+            text.insert("insert", text.clipboard_get())
+        return "break"
+
+    def pass_control_v_on(_event: tk.Event) -> str:
+        text.insert("insert", "^V")
+        return "break"
+
+    text.bind("<Control-Key-V>", paste_clipboard)
+    text.bind("<Control-Key-v>", pass_control_v_on)
 
 
 def main() -> None:
