@@ -21,26 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.transcriber import Transcriber, resolve_model  # noqa: E402
-from tests.rig.speech import speak, word_error_rate  # noqa: E402
+from tests.rig.speech import SENTENCES, speak, word_error_rate  # noqa: E402
 
-SENTENCES = [
-    "Please send me the report by Friday.",
-    "The meeting moved to Thursday afternoon.",
-    "Can you check whether the server is running?",
-    "I will call you back in ten minutes.",
-    "We should book a table for four people tonight.",
-    "Remember to buy milk, bread and coffee.",
-    "The train leaves at seven from platform two.",
-    "Thanks for the update, I will review it today.",
-    "Let's move the launch to next week and tell the whole team.",
-    "Open the terminal and run the tests again.",
-    "My flight lands at half past nine in the evening.",
-    "Could you share the slides from yesterday's presentation?",
-    "The kitchen needs new lights before the party on Saturday.",
-    "I think the second option is cheaper but slower.",
-    "Write a short note to the landlord about the broken heater.",
-    "Our quarterly numbers look better than we expected, so let's celebrate with the team on Friday evening.",
-]
 VOICES = ["en-us+m3", "en-gb+f3", "en-us+f2", "en-gb-x-rp+m1"]
 
 

@@ -95,11 +95,17 @@ def spoken_clip(make_clip):
     return make_clip(SPOKEN)
 
 
+def start_recording(daemon: RunningDaemon, xdotool_action: str = "keydown") -> int:
+    """Press (``keydown``) or tap (``key``) the hotkey until recording starts; returns the event mark before."""
+    mark = daemon.mark()
+    xdotool(xdotool_action, HOTKEY)
+    daemon.wait_event("recording_started", after=mark)
+    return mark
+
+
 def hold_and_speak(daemon: RunningDaemon, rig: AudioRig, clip: Path) -> int:
     """Hold the hotkey, play ``clip`` into the microphone, release; returns the event mark before."""
-    mark = daemon.mark()
-    xdotool("keydown", HOTKEY)
-    daemon.wait_event("recording_started", after=mark)
+    mark = start_recording(daemon)
     rig.play(clip).wait()
     xdotool("keyup", HOTKEY)
     return mark
@@ -136,23 +142,17 @@ def test_typing_delivers_the_words_too(start_daemon, audio_rig, target_window, s
 def test_toggle_mode_cancel_and_a_too_short_press(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
     daemon = start_daemon("mode: toggle\n")
     target_window.focus()
-    mark = daemon.mark()
-    xdotool("key", HOTKEY)
-    daemon.wait_event("recording_started", after=mark)
+    mark = start_recording(daemon, "key")
     audio_rig.play(spoken_clip).wait()
     xdotool("key", HOTKEY)
     daemon.wait_event("injected", after=mark)
     assert_close(SPOKEN, target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20))
 
-    mark = daemon.mark()
-    xdotool("key", HOTKEY)
-    daemon.wait_event("recording_started", after=mark)
+    mark = start_recording(daemon, "key")
     xdotool("key", "Escape")
     daemon.wait_event("cancelled", after=mark)
 
-    mark = daemon.mark()
-    xdotool("key", HOTKEY)
-    daemon.wait_event("recording_started", after=mark)
+    mark = start_recording(daemon, "key")
     xdotool("key", HOTKEY)
     assert daemon.wait_event("discarded", after=mark)["reason"] == "too_short"
     names = [event["event"] for event in daemon.events()[mark:]]
@@ -195,9 +195,7 @@ def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_ri
                                                           spoken_clip):
     daemon = start_daemon("output:\n  method: type\n")
     target_window.focus()
-    mark = daemon.mark()
-    xdotool("keydown", HOTKEY)
-    daemon.wait_event("recording_started", after=mark)
+    mark = start_recording(daemon)
     audio_rig.play(spoken_clip).wait()
     try:
         audio_rig.unplug_microphone()

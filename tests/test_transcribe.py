@@ -12,20 +12,11 @@ import pytest
 from dictad.audio_file import read_audio_file
 from dictad.config import TranscriptionConfig
 from dictad.transcriber import ModelLoadError, Transcriber, load_whisper_model
-from tests.rig.speech import word_error_rate
+from tests.rig.speech import SENTENCES as CORPUS, word_error_rate
 
 pytestmark = pytest.mark.slow
 
-SENTENCES = [
-    "Please send me the report by Friday.",
-    "The meeting moved to Thursday afternoon.",
-    "Can you check whether the server is running?",
-    "I will call you back in ten minutes.",
-    "We should book a table for four people tonight.",
-    "Remember to buy milk, bread and coffee.",
-    "The train leaves at seven from platform two.",
-    "Thanks for the update, I will review it today.",
-]
+SENTENCES = CORPUS[:8]
 
 
 def dictad(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

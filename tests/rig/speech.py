@@ -10,6 +10,27 @@ from pathlib import Path
 import pytest
 
 
+# Everyday dictation, as a corpus for tests and benchmarks.
+SENTENCES = [
+    "Please send me the report by Friday.",
+    "The meeting moved to Thursday afternoon.",
+    "Can you check whether the server is running?",
+    "I will call you back in ten minutes.",
+    "We should book a table for four people tonight.",
+    "Remember to buy milk, bread and coffee.",
+    "The train leaves at seven from platform two.",
+    "Thanks for the update, I will review it today.",
+    "Let's move the launch to next week and tell the whole team.",
+    "Open the terminal and run the tests again.",
+    "My flight lands at half past nine in the evening.",
+    "Could you share the slides from yesterday's presentation?",
+    "The kitchen needs new lights before the party on Saturday.",
+    "I think the second option is cheaper but slower.",
+    "Write a short note to the landlord about the broken heater.",
+    "Our quarterly numbers look better than we expected, so let's celebrate with the team on Friday evening.",
+]
+
+
 def require_tools(*names: str) -> None:
     """Skip the test with a reason when a rig tool is missing (CI installs all of them)."""
     missing = [name for name in names if shutil.which(name) is None]
