@@ -306,10 +306,8 @@ class Daemon:
     def apply_config(self, config: Config) -> None:
         """Switch to a new config; the desktop side re-grabs the hotkey or reloads the model if needed."""
         previous = self.config
-        if config.cleanup.mode != "off":
-            self._last_cleanup_mode = config.cleanup.mode
         self._apply_config(config)
-        self.events.emit("settings", cleanup=config.cleanup.mode, style=config.cleanup.style, mode=config.mode)
+        self._settings_changed()
         self.hooks.config_changed(previous, config)
 
     def _set_cleanup(self, mode: str, style: str) -> None:
@@ -317,12 +315,17 @@ class Daemon:
         with self._lock:
             cleanup = replace(self.config.cleanup, mode=mode, style=style)
             self.config = replace(self.config, cleanup=cleanup)
-            if mode != "off":
-                self._last_cleanup_mode = mode
             for cleaner in self._cleaners.values():
                 if hasattr(cleaner, "style"):
                     cleaner.style = style
-        self.events.emit("settings", cleanup=mode, style=style, mode=self.config.mode)
+        self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        """Remember the cleanup mode to come back to when cleanup is switched on, and say what changed."""
+        cleanup = self.config.cleanup
+        if cleanup.mode != "off":
+            self._last_cleanup_mode = cleanup.mode
+        self.events.emit("settings", cleanup=cleanup.mode, style=cleanup.style, mode=self.config.mode)
 
     # -- what the tray shows and does -------------------------------------------------------
 

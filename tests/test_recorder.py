@@ -126,14 +126,18 @@ def test_stop_right_after_the_last_word_keeps_it(open_recorder: Callable[..., Re
     assert words(assert_heard(whisper, audio, PROMPT))[-1] == "friday"
 
 
-def test_preroll_keeps_speech_begun_before_start(open_recorder: Callable[..., Recorder], audio_rig: AudioRig,
-                                                 whisper: WhisperModel, tmp_path: Path) -> None:
-    path = speak(EARLY, tmp_path / "early.wav")
-    recorder = open_recorder(preroll_ms=800)
+def record_speech_begun_before_start(recorder: Recorder, audio_rig: AudioRig, path: Path) -> np.ndarray:
+    """Start the dictation 0.4 s into ``path``'s playback and record it to the end."""
     playing = play_until_heard(audio_rig, path, seconds=0.4)
     recorder.start()
     playing.wait(timeout=30)
-    audio = recorder.stop()
+    return recorder.stop()
+
+
+def test_preroll_keeps_speech_begun_before_start(open_recorder: Callable[..., Recorder], audio_rig: AudioRig,
+                                                 whisper: WhisperModel, tmp_path: Path) -> None:
+    path = speak(EARLY, tmp_path / "early.wav")
+    audio = record_speech_begun_before_start(open_recorder(preroll_ms=800), audio_rig, path)
     assert clip_offset(audio, read_clip(path)) + speech_onset(read_clip(path)) >= 0, "the first word was clipped"
     assert words(assert_heard(whisper, audio, EARLY))[0] == words(EARLY)[0]
 
@@ -141,11 +145,7 @@ def test_preroll_keeps_speech_begun_before_start(open_recorder: Callable[..., Re
 def test_without_preroll_speech_begun_before_start_is_cut(open_recorder: Callable[..., Recorder],
                                                           audio_rig: AudioRig, tmp_path: Path) -> None:
     path = speak(EARLY, tmp_path / "early.wav")
-    recorder = open_recorder(preroll_ms=0)
-    playing = play_until_heard(audio_rig, path, seconds=0.4)
-    recorder.start()
-    playing.wait(timeout=30)
-    audio = recorder.stop()
+    audio = record_speech_begun_before_start(open_recorder(preroll_ms=0), audio_rig, path)
     assert clip_offset(audio, read_clip(path)) + speech_onset(read_clip(path)) < 0
 
 
