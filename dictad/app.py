@@ -2,8 +2,9 @@
 
 Start-up order matters to the user: the control socket is claimed first (a second
 ``dictad run`` fails in a moment, before loading anything), then the model, then the
-microphone and hotkey; ``ready`` is logged once dictation works. The LLM warms up in
-the background, and the tray owns the main thread when there is one.
+microphone and hotkey; ``ready`` is logged once dictation works, with the speech models
+warmed up so the first dictation is as fast as the rest. The LLM warms up in the
+background, and the tray owns the main thread when there is one.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class DesktopApp:
             self.recorder.open()
         except RecorderError as error:
             self.daemon.recorder_failed(f"{error}; dictad tries again at the next dictation")
+        self.daemon.transcriber.warm_up()
         self._grab_hotkey(self.config)
         if self.config.cleanup.mode == "llm":
             threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
@@ -105,7 +107,9 @@ class DesktopApp:
 
     def _reload_model(self, config: Config) -> None:
         try:
-            self.daemon.transcriber = Transcriber(config.transcription, config.vocabulary)
+            transcriber = Transcriber(config.transcription, config.vocabulary)
+            transcriber.warm_up()
+            self.daemon.transcriber = transcriber
         except ModelLoadError as error:
             self.daemon.recorder_failed(f"the new model could not be loaded, the old one is kept: {error}")
 
@@ -121,7 +125,7 @@ class DesktopApp:
         self.recorder.close()
 
 
-def run_daemon(config: Config, events_path: Path | None) -> int:
+def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None = None) -> int:
     events = EventLog(events_path)
     app: DesktopApp | None = None
     control = ControlServer(lambda command: app.daemon.command(command) if app else {"state": "starting"})
@@ -132,6 +136,7 @@ def run_daemon(config: Config, events_path: Path | None) -> int:
         return 1
     try:
         app = DesktopApp(config, events)
+        app.daemon.keep_audio_in = keep_audio
         app.start()
     except ModelLoadError as error:
         log.error("%s", error)

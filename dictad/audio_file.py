@@ -1,7 +1,9 @@
-"""Decoding audio files for ``dictad transcribe``: a thin edge over faster-whisper's PyAV decoder."""
+"""Audio files: decoding for ``dictad transcribe`` (a thin edge over faster-whisper's PyAV decoder)
+and writing dictations as WAV for ``dictad run --keep-audio``."""
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,18 @@ def read_audio_file(path: Path) -> np.ndarray:
     if audio.size == 0:
         raise AudioFileError(f"{path}: holds no audio samples")
     return audio
+
+
+def write_wav(path: Path, audio: np.ndarray) -> None:
+    """Save float32 16 kHz mono samples as a 16-bit PCM WAV; it appears whole or not at all."""
+    samples = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    partial = path.with_name(path.name + ".partial")
+    with wave.open(str(partial), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(samples.tobytes())
+    partial.replace(path)
 
 
 def _reason(error: Exception) -> str:

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = _command(commands, "run", cmd_run, "run the dictation daemon (tray icon, hotkey, control socket)")
     run.add_argument("--events", type=Path, metavar="FILE",
                      help="append one JSON line per state change, with a monotonic time t in seconds")
+    run.add_argument("--keep-audio", type=Path, metavar="DIR",
+                     help="save each dictation's audio in DIR as a WAV (for bug reports and benchmarks)")
     for name, summary in CONTROL_COMMANDS.items():
         _command(commands, name, cmd_control, summary, config=False).set_defaults(control=name)
 
@@ -95,7 +97,7 @@ def _add_cleanup_choice(parser: argparse.ArgumentParser, modes: list[str]) -> No
 def cmd_run(args: argparse.Namespace) -> int:
     from dictad.app import run_daemon
 
-    return run_daemon(load_config(args.config), args.events)
+    return run_daemon(load_config(args.config), args.events, args.keep_audio)
 
 
 def cmd_control(args: argparse.Namespace) -> int:

@@ -5,7 +5,9 @@ function), so this module is plain logic that tests drive directly. Recording ha
 on the caller's thread (hotkey, socket); transcription, cleanup and delivery happen
 one dictation at a time in a worker thread fed by a queue, so a press while the
 previous dictation is still being processed starts a new recording at once and its
-audio waits its turn: nothing is dropped.
+audio waits its turn: nothing is dropped. With ``transcription.streaming`` a thread per
+dictation transcribes while the key is held (dictad.streaming), and the worker only
+finishes what is left.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from dictad.audio_file import write_wav
 from dictad.cleanup import Cleaner, make_cleaner
 from dictad.config import Config, ConfigError, default_config_path, load_config
 from dictad.events import EventLog, State
 from dictad.inject import Delivery
 from dictad.pipeline import Dictation, finish_transcript
 from dictad.replacements import Replacer
+from dictad.streaming import SpeechDecoder, StreamingTranscription, transcribe_while_recording
 from dictad.transcriber import SAMPLE_RATE, Transcript
 
 log = logging.getLogger(__name__)
@@ -42,10 +46,12 @@ NEW_CONFIG_TEXT = """\
 
 class Recorder(Protocol):
     def start(self) -> None: ...
-    def stop(self) -> np.ndarray: ...
+    def stop(self, wait_for_buffered: bool = True) -> np.ndarray: ...
+    def snapshot(self) -> np.ndarray: ...
+    def wait_for_audio(self) -> bool: ...
 
 
-class SpeechToText(Protocol):
+class SpeechToText(SpeechDecoder, Protocol):
     def transcribe(self, audio: np.ndarray) -> Transcript: ...
 
 
@@ -87,6 +93,8 @@ class Daemon:
         self.hooks = hooks or Hooks()
         self.history: deque[RecentDictation] = deque(maxlen=RECENT_LIMIT)
         self.paused = False
+        self.keep_audio_in: Path | None = None
+        """A folder to save each dictation's audio in, as a WAV, once it is done."""
         self.state = State.IDLE
         self.error: str | None = None
         self._recording = False
@@ -95,7 +103,8 @@ class Daemon:
         self._lock = threading.RLock()
         self._recording_ended = threading.Condition(self._lock)
         self._cap_timer: threading.Timer | None = None
-        self._jobs: queue.Queue[np.ndarray | None] = queue.Queue()
+        self._stream: StreamingTranscription | None = None
+        self._jobs: queue.Queue[tuple[np.ndarray, StreamingTranscription | None, Path | None] | None] = queue.Queue()
         self._last_cleanup_mode = config.cleanup.mode if config.cleanup.mode != "off" else "rules"
         self._apply_config(config)
         self._worker = threading.Thread(target=self._work, name="dictad-worker", daemon=True)
@@ -152,6 +161,8 @@ class Daemon:
             self._cap_timer = threading.Timer(self.config.audio.max_duration_s, self._stop_at_cap)
             self._cap_timer.daemon = True
             self._cap_timer.start()
+            if self.config.transcription.streaming:
+                self._stream_while_recording()
             self.events.emit("recording_started")
             self._refresh_state()
         self.hooks.recording_started()
@@ -163,17 +174,21 @@ class Daemon:
         holds the pre-roll from before the press.
         """
         held_s = time.monotonic() - self._recording_since
-        audio = self._end_recording()
-        if audio is None:
+        ended = self._end_recording()
+        if ended is None:
             return
-        self.events.emit("recording_stopped", seconds=round(len(audio) / SAMPLE_RATE, 3), held_s=round(held_s, 3))
-        if held_s * 1000 < self.config.audio.min_duration_ms:
+        audio, stream = ended
+        too_short = held_s * 1000 < self.config.audio.min_duration_ms
+        kept = None if too_short else self._audio_file_name()
+        self.events.emit("recording_stopped", seconds=round(len(audio) / SAMPLE_RATE, 3), held_s=round(held_s, 3),
+                         **({"audio_file": str(kept)} if kept else {}))
+        if too_short:
             self.events.emit("discarded", reason="too_short", held_s=round(held_s, 3))
             return
         with self._lock:
             self._busy += 1
             self._refresh_state()
-        self._jobs.put(audio)
+        self._jobs.put((audio, stream, kept))
 
     def cancel_recording(self) -> None:
         if self._end_recording() is not None:
@@ -184,7 +199,17 @@ class Daemon:
                  self.config.audio.max_duration_s)
         self.stop_recording()
 
-    def _end_recording(self) -> np.ndarray | None:
+    def _stream_while_recording(self) -> None:
+        self._stream = StreamingTranscription(self.transcriber, self.config.transcription.language)
+        threading.Thread(target=transcribe_while_recording, args=(self.recorder, self._stream),
+                         name="dictad-streaming", daemon=True).start()
+
+    def _end_recording(self) -> tuple[np.ndarray, StreamingTranscription | None] | None:
+        """Stop the recorder; the audio and the dictation's streaming transcription, if any.
+
+        Release waits for the audio still buffered in the device only when the recording so
+        far ends in speech: after a pause, the text is then ready at once.
+        """
         with self._lock:
             if not self._recording:
                 return None
@@ -192,11 +217,13 @@ class Daemon:
             self._recording_ended.notify_all()
             if self._cap_timer is not None:
                 self._cap_timer.cancel()
+            stream, self._stream = self._stream, None
             try:
-                audio = self.recorder.stop()
+                wait = stream is None or stream.speech_continues(self.recorder.snapshot())
+                audio = self.recorder.stop(wait_for_buffered=wait)
             finally:
                 self._refresh_state()
-            return audio
+            return audio, stream
 
     def recorder_failed(self, message: str) -> None:
         """The recorder lost its device: say so; what was recorded is still transcribed."""
@@ -205,9 +232,9 @@ class Daemon:
     # -- the worker: transcription, cleanup, delivery ---------------------------------------
 
     def _work(self) -> None:
-        while (audio := self._jobs.get()) is not None:
+        while (job := self._jobs.get()) is not None:
             try:
-                self._process(audio)
+                self._process(*job)
             except Exception as error:
                 log.exception("dictation failed")
                 self._fail(f"dictation failed: {error}")
@@ -216,11 +243,24 @@ class Daemon:
                     self._busy -= 1
                     self._refresh_state()
 
-    def _process(self, audio: np.ndarray) -> None:
+    def _audio_file_name(self) -> Path | None:
+        if self.keep_audio_in is None:
+            return None
+        self.keep_audio_in.mkdir(parents=True, exist_ok=True)
+        return self.keep_audio_in / f"dictation-{time.time_ns()}.wav"
+
+    def _process(self, audio: np.ndarray, stream: StreamingTranscription | None, keep_as: Path | None) -> None:
+        try:
+            self._transcribe_and_deliver(audio, stream)
+        finally:
+            if keep_as is not None:
+                write_wav(keep_as, audio)
+
+    def _transcribe_and_deliver(self, audio: np.ndarray, stream: StreamingTranscription | None) -> None:
         started = time.perf_counter()
-        transcript = self.transcriber.transcribe(audio)
+        transcript = stream.finish(audio) if stream is not None else self.transcriber.transcribe(audio)
         self.events.emit("transcribed", seconds=round(time.perf_counter() - started, 3),
-                         chars=len(transcript.text))
+                         chars=len(transcript.text), from_draft=transcript.from_draft)
         log.debug("transcript: %r", transcript.text)
         if not transcript.text:
             self.events.emit("discarded", reason="no_speech")

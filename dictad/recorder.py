@@ -286,21 +286,35 @@ class Recorder:
             self._convert_pending(dictation, final=False)
             return dictation.audio.copy()
 
-    def stop(self) -> np.ndarray:
+    def wait_for_audio(self) -> bool:
+        """Block until the current dictation has new audio; False once it has ended (or none runs)."""
+        with self._audio_arrived:
+            dictation = self._dictation
+            if dictation is None:
+                return False
+            seen = dictation.captured_frames
+            self._audio_arrived.wait_for(lambda: dictation.captured_frames > seen or self._dictation is not dictation,
+                                         timeout=STALL_SECONDS)
+            return self._dictation is dictation
+
+    def stop(self, wait_for_buffered: bool = True) -> np.ndarray:
         """End the dictation and return all of it, 16 kHz mono float32 (empty when not recording).
 
-        Waits (about 0.2 s, the stream's latency) for the audio still in the device's buffer when
-        stop was called, so the last word is kept; a stop cue played after this returns is never
+        With ``wait_for_buffered`` it waits (about 0.2 s, the stream's latency) for the audio still
+        in the device's buffer when stop was called, so a last word is kept; the caller can skip
+        that when the audio so far ends in silence. A stop cue played after this returns is never
         part of it.
         """
         with self._audio_arrived:
             dictation = self._dictation
             if dictation is None:
                 return np.zeros(0, np.float32)
-            in_flight = dictation.captured_frames + int(self._rate * self._latency)
-            self._audio_arrived.wait_for(lambda: dictation.captured_frames >= in_flight or self._stream is None,
-                                         timeout=self._latency + STALL_SECONDS)
+            if wait_for_buffered:
+                in_flight = dictation.captured_frames + int(self._rate * self._latency)
+                self._audio_arrived.wait_for(lambda: dictation.captured_frames >= in_flight or self._stream is None,
+                                             timeout=self._latency + STALL_SECONDS)
             self._dictation = None
+            self._audio_arrived.notify_all()
         dictation.ended.set()
         with self._convert_lock:
             self._convert_pending(dictation, final=True)

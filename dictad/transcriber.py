@@ -3,21 +3,46 @@
 Silence must give nothing, never an invented "Thank you.": the bundled Silero VAD
 drops non-speech before Whisper sees it, and Whisper's own no-speech and
 log-probability thresholds drop what slips through.
+
+Two ways to decode. :meth:`Transcriber.transcribe` is faster-whisper's own batch path, for files
+and for ``streaming: false``. :meth:`Transcriber.decode` decodes one stretch of speech for the
+streaming path: Whisper's encoder always reads a 30-second window, and most of the time for a
+short clip goes into encoding the padding. For models in :data:`WINDOW_PADDING_S` the window is
+cut to the clip plus a little padding, which bench/window.py measured to be as accurate and
+about five times faster; output that stops early or repeats itself is decoded again by the
+batch path.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from dictad.config import TranscriptionConfig
 
 SAMPLE_RATE = 16000
+FRAMES_PER_SECOND = 100
+FULL_WINDOW_FRAMES = 3000
+VAD_WINDOW = 512
+"""Samples per Silero VAD probability (32 ms)."""
+WINDOW_PADDING_S: dict[str, float] = {"tiny.en": 1.0}
+"""Models that decode as well from a window cut to the audio plus this padding (in seconds of
+silence) as from the full window. Measured by bench/window.py; the multilingual ``base`` model
+loses accuracy even with 3 s of padding, so it and every unmeasured model keep the full window."""
+COMPRESSION_RATIO_LIMIT = 2.4
+"""faster-whisper's threshold: text that compresses better than this is repeating itself."""
+EARLY_STOP_S = 1.0
+"""Text whose last timestamp is this far before the end of the audio left speech out."""
+NO_SPEECH_PROBABILITY = 0.6
+LOW_LOG_PROBABILITY = -1.0
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +65,8 @@ class Transcript:
     text: str
     audio_seconds: float
     language: str | None
+    from_draft: bool = False
+    """The text was decoded while recording: nothing was left to decode at release."""
 
 
 def resolve_model(name: str) -> str:
@@ -89,13 +116,32 @@ def _load_failure_message(config: TranscriptionConfig, source: str, error: Excep
     )
 
 
+def ends_repeating(text: str) -> bool:
+    """Whether ``text`` ends by saying its last two or more words again ("see you soon see you soon"):
+    how Whisper runs on into the padding of a short window. Rare in speech, and then the full
+    window decodes it anyway."""
+    words = re.findall(r"[\w']+", text.lower())
+    return any(words[-length:] == words[-2 * length : -length] for length in range(2, len(words) // 2 + 1))
+
+
 class Transcriber:
     """One loaded Whisper model and the options every dictation is decoded with."""
 
     def __init__(self, config: TranscriptionConfig, vocabulary: list[str] | None = None):
+        from faster_whisper.vad import get_vad_model
+
         self.config = config
         self.vocabulary = list(vocabulary or [])
         self.model = load_whisper_model(config)
+        self._vad = get_vad_model()
+        self._tokenizers: dict[str | None, Any] = {}
+
+    def warm_up(self) -> None:
+        """Run every model once, so the first dictation does not pay for first-call set-up."""
+        second = np.zeros(SAMPLE_RATE, np.float32)
+        self.speech_probabilities(second)
+        self.decode(second)
+        self._transcribe_in_windows(second)
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         """Text of ``audio`` (float32, mono, 16 kHz); empty when there is no speech."""
@@ -103,10 +149,79 @@ class Transcriber:
         if len(audio) == 0:
             return Transcript("", 0.0, self.config.language)
         started = time.perf_counter()
-        segments, info = self.model.transcribe(audio, **self.decode_options())
-        text = " ".join(segment.text.strip() for segment in segments).strip()
+        text, language = self._transcribe_in_windows(audio)
         log.debug("decoded %.2f s of audio in %.3f s", audio_seconds, time.perf_counter() - started)
-        return Transcript(text, audio_seconds, info.language)
+        return Transcript(text, audio_seconds, language)
+
+    def _transcribe_in_windows(self, audio: np.ndarray) -> tuple[str, str]:
+        """faster-whisper's own path: VAD, then 30-second windows, however short the audio."""
+        segments, info = self.model.transcribe(audio, **self.decode_options())
+        return " ".join(segment.text.strip() for segment in segments).strip(), info.language
+
+    def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
+        """Silero VAD's speech probability for each :data:`VAD_WINDOW` samples of ``audio``."""
+        if len(audio) == 0:
+            return np.zeros(0, np.float32)
+        return self._vad(np.pad(audio, (0, -len(audio) % VAD_WINDOW)))
+
+    def decode(self, audio: np.ndarray) -> str:
+        """Text of one stretch of speech (float32, 16 kHz) that begins with a little silence.
+
+        Decoded in a window cut to the audio when the model allows it and the result shows no
+        sign of going wrong (stopping early, repeating itself); otherwise by the batch path, so
+        the answer is never worse than :meth:`transcribe`'s."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        padding_s = WINDOW_PADDING_S.get(self.config.model)
+        features = self.model.feature_extractor(audio)[:, :-1]
+        frames = math.ceil((features.shape[-1] + (padding_s or 0) * FRAMES_PER_SECOND) / 100) * 100
+        if padding_s is None or frames > FULL_WINDOW_FRAMES:
+            return self._transcribe_in_windows(audio)[0]
+        text, text_ends_s = self._decode_window(features, frames)
+        stopped_early = text_ends_s < len(audio) / SAMPLE_RATE - EARLY_STOP_S
+        if text is not None and not stopped_early and not ends_repeating(text) \
+                and get_compression_ratio(text) <= COMPRESSION_RATIO_LIMIT:
+            return text
+        log.debug("the short window gave %r (ending at %.2f s of %.2f s): decoding in full windows",
+                  text, text_ends_s, len(audio) / SAMPLE_RATE)
+        return self._transcribe_in_windows(audio)[0]
+
+    def _decode_window(self, features: np.ndarray, frames: int) -> tuple[str | None, float]:
+        """Decode ``features`` zero-padded to ``frames``, with timestamps: the text (None when it
+        is empty for no clear reason) and where its last timestamp puts its end, in seconds."""
+        window = np.zeros((features.shape[0], frames), np.float32)
+        window[:, : features.shape[-1]] = features
+        encoded = self.model.encode(window)
+        tokenizer = self._tokenizer(encoded)
+        prompt = self.model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=self._hotwords())
+        result = self.model.model.generate(
+            encoded, [prompt], beam_size=self.config.beam_size, max_length=self.model.max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1],
+            max_initial_timestamp_index=round(1.0 / self.model.time_precision),
+        )[0]
+        tokens = result.sequences_ids[0]
+        average_log_probability = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if result.no_speech_prob > NO_SPEECH_PROBABILITY and average_log_probability < LOW_LOG_PROBABILITY:
+            return "", float("inf")
+        timestamps = [token - tokenizer.timestamp_begin for token in tokens if token >= tokenizer.timestamp_begin]
+        text = tokenizer.decode(tokens).strip()
+        return text or None, max(timestamps, default=0) * self.model.time_precision
+
+    def _tokenizer(self, encoded: Any) -> Any:
+        """The tokenizer for the configured language, or for the one detected in ``encoded``."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        language = self.config.language
+        if language is None and self.model.model.is_multilingual:
+            language = self.model.model.detect_language(encoded)[0][0][0][2:-2]
+        if language not in self._tokenizers:
+            self._tokenizers[language] = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
+                                                   task="transcribe", language=language or "en")
+        return self._tokenizers[language]
+
+    def _hotwords(self) -> str | None:
+        # Ending the hint as a sentence keeps Whisper punctuating the dictation itself.
+        return ", ".join(self.vocabulary) + "." if self.vocabulary else None
 
     def decode_options(self) -> dict:
         """faster-whisper's ``transcribe`` options for a short dictation."""
@@ -115,8 +230,7 @@ class Transcriber:
             "beam_size": self.config.beam_size,
             "vad_filter": True,
             "condition_on_previous_text": False,
-            "no_speech_threshold": 0.6,
-            "log_prob_threshold": -1.0,
-            # Ending the hint as a sentence keeps Whisper punctuating the dictation itself.
-            "hotwords": ", ".join(self.vocabulary) + "." if self.vocabulary else None,
+            "no_speech_threshold": NO_SPEECH_PROBABILITY,
+            "log_prob_threshold": LOW_LOG_PROBABILITY,
+            "hotwords": self._hotwords(),
         }

@@ -33,7 +33,7 @@ class ScriptedRecorder:
     def start(self) -> None:
         self.started += 1
 
-    def stop(self) -> np.ndarray:
+    def stop(self, wait_for_buffered: bool = True) -> np.ndarray:
         return self.recordings.pop(0) if self.recordings else np.zeros(0, dtype=np.float32)
 
 
@@ -75,8 +75,10 @@ def rig(default_config):
     recorder, transcriber, window, seen = ScriptedRecorder(), PhraseTranscriber(), Window(), Recorded()
     events = EventLog()
     events.subscribe(lambda name, record: seen.events.append(record))
-    # Presses here last microseconds: no minimum hold, except in the test of the minimum.
-    config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0, min_duration_ms=0))
+    # Presses here last microseconds: no minimum hold, except in the test of the minimum. The
+    # recordings are placeholders, not speech: streaming is tested on real speech in test_streaming.
+    config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0, min_duration_ms=0),
+                     transcription=replace(default_config.transcription, streaming=False))
     daemon = Daemon(config, recorder, transcriber, window.deliver, events, Hooks(notify=seen.notes.append))
     yield daemon, recorder, transcriber, window, seen
     daemon.shutdown()

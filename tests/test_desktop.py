@@ -69,14 +69,14 @@ def dictad(*args: str) -> subprocess.CompletedProcess[str]:
 def start_daemon(tmp_path, x_display, session_bus, notification_daemon, tray_host, audio_rig):  # noqa: F811
     started: list[RunningDaemon] = []
 
-    def start(config_text: str = "", ready: bool = True) -> RunningDaemon:
+    def start(config_text: str = "", ready: bool = True, args: tuple[str, ...] = ()) -> RunningDaemon:
         config = tmp_path / f"config{len(started)}.yaml"
         config.write_text(config_text or "mode: hold\n")
         events = tmp_path / f"events{len(started)}.jsonl"
         log = tmp_path / f"daemon{len(started)}.log"
         with log.open("w") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "dictad", "run", "--config", str(config), "--events", str(events)],
+                [sys.executable, "-m", "dictad", "run", "--config", str(config), "--events", str(events), *args],
                 stdout=log_file, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
             )
         daemon = RunningDaemon(process, events, log)
@@ -129,6 +129,19 @@ def test_holding_the_hotkey_and_speaking_pastes_the_words(start_daemon, audio_ri
                                                    text=True).stdout == "what the user had copied",
                            timeout=10, what="the user's clipboard to come back")
     assert clipboard
+
+
+def test_without_streaming_the_recording_is_transcribed_after_release_and_can_be_kept(
+        start_daemon, audio_rig, target_window, spoken_clip, tmp_path):  # noqa: F811
+    daemon = start_daemon("transcription:\n  streaming: false\n", args=("--keep-audio", str(tmp_path / "kept")))
+    target_window.focus()
+    mark = hold_and_speak(daemon, audio_rig, spoken_clip)
+    assert daemon.wait_event("transcribed", after=mark)["from_draft"] is False
+    assert_close(SPOKEN, target_window.wait_for_text(lambda text: "report" in text.lower(), timeout=20))
+    kept = Path(daemon.wait_event("recording_stopped", after=mark)["audio_file"])
+    wait_until(kept.exists, timeout=10, what="the dictation's audio to be saved")
+    transcribed = dictad("transcribe", "--cleanup", "off", str(kept))
+    assert_close(SPOKEN, transcribed.stdout)
 
 
 def test_typing_delivers_the_words_too(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811

@@ -3,7 +3,8 @@
 test records, in real time, through PortAudio and ALSA's pulse plugin, as on a desktop.
 
 Fixtures: ``audio_rig`` (session-wide) and ``microphone_48k`` (a second microphone that records
-only at 48 kHz, through JACK). ``audio_rig`` sets PULSE_SERVER and ALSA_CONFIG_PATH in this process,
+only at 48 kHz, through JACK); outside pytest, ``running_pulseaudio`` is the context manager
+``audio_rig`` wraps. ``audio_rig`` sets PULSE_SERVER and ALSA_CONFIG_PATH in this process,
 so that it and every process it starts (a daemon under test) use the private server; HOME and
 XDG_RUNTIME_DIR stay as they are.
 
@@ -13,6 +14,7 @@ re-initialise it after changing either, which closes every open PortAudio stream
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ from typing import Iterator
 import pytest
 import sounddevice as sd
 
+from tests.rig.environment import environment
 from tests.rig.speech import require_tools
 from tests.rig.waiting import wait_until
 
@@ -95,41 +98,46 @@ class Microphone:
     """What is played into this PulseAudio sink, the microphone hears."""
 
 
-@pytest.fixture(scope="session")
-def audio_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioRig]:
-    """A private PulseAudio server with a virtual microphone, for the whole test session."""
-    require_tools("pulseaudio", "pactl", "paplay")
-    rig = AudioRig(root=tmp_path_factory.mktemp("audio-rig"))
+@contextlib.contextmanager
+def running_pulseaudio(folder: Path) -> Iterator[AudioRig]:
+    """A private PulseAudio server with a virtual microphone, its files in ``folder``, while the block runs."""
+    rig = AudioRig(root=folder)
     server_home, runtime_dir = rig.root / "home", rig.root / "run"
-    for folder in (server_home, runtime_dir):
-        folder.mkdir(mode=0o700)
+    for each in (server_home, runtime_dir):
+        each.mkdir(mode=0o700)
     rig.alsa_config.write_text(ALSA_THROUGH_PULSE)
     (rig.root / "server.pa").write_text(SERVER_SCRIPT)
     log_path = rig.root / "pulseaudio.log"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PULSE_SERVER", f"unix:{runtime_dir}/pulse/native")
-        patch.setenv("ALSA_CONFIG_PATH", str(rig.alsa_config))
-        patch.setenv("JACK_DEFAULT_SERVER", JACK_SERVER)
-        patch.setenv("JACK_NO_START_SERVER", "1")
-        with patch.context() as server_only:
-            server_only.setenv("HOME", str(server_home))
-            server_only.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
-            with open(log_path, "wb") as log:
-                server = subprocess.Popen(
-                    dying_with_this_process(["pulseaudio", "-n", "-F", str(rig.root / "server.pa"),
-                                             "--exit-idle-time=-1", "--daemonize=no"]),
-                    stdout=log, stderr=subprocess.STDOUT,
-                )
+    with environment(PULSE_SERVER=f"unix:{runtime_dir}/pulse/native", ALSA_CONFIG_PATH=str(rig.alsa_config),
+                     JACK_DEFAULT_SERVER=JACK_SERVER, JACK_NO_START_SERVER="1"):
+        with environment(HOME=str(server_home), XDG_RUNTIME_DIR=str(runtime_dir)), open(log_path, "wb") as log:
+            server = subprocess.Popen(
+                dying_with_this_process(["pulseaudio", "-n", "-F", str(rig.root / "server.pa"),
+                                         "--exit-idle-time=-1", "--daemonize=no"]),
+                stdout=log, stderr=subprocess.STDOUT,
+            )
         try:
             wait_until(lambda: server.poll() is not None or _answers(), STARTUP_TIMEOUT_S, "PulseAudio to start")
             if server.poll() is not None:
-                pytest.fail(f"PulseAudio exited at start: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"PulseAudio exited at start: {log_path.read_text()[-2000:]}")
             reinitialize_portaudio()
             yield rig
         finally:
             server.terminate()
             server.wait(timeout=10)
     reinitialize_portaudio()
+
+
+@pytest.fixture(scope="session")
+def audio_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AudioRig]:
+    """A private PulseAudio server with a virtual microphone, for the whole test session."""
+    require_tools("pulseaudio", "pactl", "paplay")
+    with contextlib.ExitStack() as running:
+        try:
+            rig = running.enter_context(running_pulseaudio(tmp_path_factory.mktemp("audio-rig")))
+        except RuntimeError as error:
+            pytest.fail(str(error))
+        yield rig
 
 
 def _answers() -> bool:

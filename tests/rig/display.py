@@ -7,6 +7,8 @@ Fixtures (import the ones a test module uses, or let conftest.py import them):
 ``target_window`` (per test: a focused Tk window) and ``target_window_factory`` (open more, or
 ones that pose as terminals).
 Helpers: ``wait_until`` (synchronise on conditions, never on bare sleeps), ``xdotool``, ``keys_held``.
+Outside pytest (benchmarks), the same rig as context managers: ``running_xvfb``,
+``running_session_bus`` and ``opened_target_window``.
 The recipes are those of ../shared/desktop-test-rig.md.
 """
 
@@ -26,8 +28,9 @@ from typing import Callable, Iterator, TypeVar
 import pytest
 from Xlib.display import Display
 
-from tests.rig.waiting import wait_until
+from tests.rig.environment import environment
 from tests.rig.speech import require_tools
+from tests.rig.waiting import wait_until
 
 T = TypeVar("T")
 
@@ -55,25 +58,6 @@ def keys_held(combination: str) -> Iterator[None]:
         xdotool("keyup", "+".join(reversed(combination.split("+"))))
 
 
-@contextlib.contextmanager
-def _environment(**values: str | None) -> Iterator[None]:
-    """Set (or, for None, remove) environment variables, and put them back afterwards."""
-    previous = {name: os.environ.get(name) for name in values}
-    _apply_environment(values)
-    try:
-        yield
-    finally:
-        _apply_environment(previous)
-
-
-def _apply_environment(values: dict[str, str | None]) -> None:
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -99,14 +83,14 @@ def _read_display_number(fd: int, process: subprocess.Popen, timeout: float) -> 
         received += chunk
     if not received.endswith(b"\n"):
         _stop(process)
-        raise AssertionError(f"Xvfb did not start within {timeout:g} s")
+        raise RuntimeError(f"Xvfb did not start within {timeout:g} s")
     return received.decode().strip()
 
 
-@pytest.fixture(scope="session")
-def x_display() -> Iterator[str]:
-    """A private Xvfb (never the developer's own desktop), as an X11 session, for the whole run."""
-    require_tools("Xvfb", "xdotool")
+@contextlib.contextmanager
+def running_xvfb() -> Iterator[str]:
+    """A private Xvfb (never the developer's own desktop), as an X11 session: DISPLAY is set to it
+    while it runs; yields DISPLAY."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
@@ -118,7 +102,7 @@ def x_display() -> Iterator[str]:
         display = ":" + _read_display_number(read_end, process, timeout=10)
     finally:
         os.close(read_end)
-    with _environment(DISPLAY=display, WAYLAND_DISPLAY=None, XDG_SESSION_TYPE="x11"):
+    with environment(DISPLAY=display, WAYLAND_DISPLAY=None, XDG_SESSION_TYPE="x11"):
         try:
             yield display
         finally:
@@ -126,18 +110,33 @@ def x_display() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def session_bus() -> Iterator[str]:
-    """A private D-Bus session bus; yields its address."""
-    require_tools("dbus-launch")
+def x_display() -> Iterator[str]:
+    """A private Xvfb (never the developer's own desktop), as an X11 session, for the whole run."""
+    require_tools("Xvfb", "xdotool")
+    with running_xvfb() as display:
+        yield display
+
+
+@contextlib.contextmanager
+def running_session_bus() -> Iterator[str]:
+    """A private D-Bus session bus, with DBUS_SESSION_BUS_ADDRESS set to it while it runs; yields the address."""
     output = subprocess.run(["dbus-launch", "--sh-syntax"], capture_output=True, text=True,
                             check=True, timeout=10).stdout
     address = re.search(r"DBUS_SESSION_BUS_ADDRESS='([^']+)'", output).group(1)
     pid = int(re.search(r"DBUS_SESSION_BUS_PID=(\d+)", output).group(1))
-    with _environment(DBUS_SESSION_BUS_ADDRESS=address):
+    with environment(DBUS_SESSION_BUS_ADDRESS=address):
         try:
             yield address
         finally:
             os.kill(pid, 15)
+
+
+@pytest.fixture(scope="session")
+def session_bus() -> Iterator[str]:
+    """A private D-Bus session bus; yields its address."""
+    require_tools("dbus-launch")
+    with running_session_bus() as address:
+        yield address
 
 
 def _bus_name_has_owner(name: str) -> bool:
@@ -197,6 +196,14 @@ class TargetWindow:
     def text(self) -> str:
         return (self.out / "text").read_text(encoding="utf-8")
 
+    def changes(self) -> list[tuple[float, int]]:
+        """(time.monotonic() in the window's process, length of the text) after every text change."""
+        changes = self.out / "changes"
+        if not changes.exists():
+            return []
+        complete_lines = changes.read_text(encoding="utf-8").split("\n")[:-1]
+        return [(float(at), int(length)) for at, length in (line.split() for line in complete_lines)]
+
     def keys(self) -> list[str]:
         """The keysyms of every key press the window received, in order."""
         keys = self.out / "keys"
@@ -220,31 +227,39 @@ class TargetWindow:
             self.closed = True
 
 
+@contextlib.contextmanager
+def opened_target_window(folder: Path, class_name: str = "DictadTarget", paste: str = "tk") -> Iterator[TargetWindow]:
+    """A focused Tk target window (target_app.py) that writes what it shows into ``folder``; closed afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, str(TARGET_APP), "--out", str(folder), "--class-name", class_name, "--paste", paste],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    wid_file = folder / "wid"
+    try:
+        wait_until(lambda: wid_file.exists() or process.poll() is not None, 10, "the target window to map")
+        if process.poll() is not None:
+            raise RuntimeError(f"target_app.py failed: {process.stderr.read().decode()}")
+    except BaseException:
+        _stop(process)
+        raise
+    window = TargetWindow(process, folder, int(wid_file.read_text()), class_name)
+    try:
+        window.focus()
+        yield window
+    finally:
+        window.close()
+
+
 @pytest.fixture
 def target_window_factory(x_display: str, tmp_path_factory: pytest.TempPathFactory
                           ) -> Iterator[Callable[..., TargetWindow]]:
     """Opens focused Tk target windows: ``open(class_name="kitty", paste="terminal")``."""
-    opened: list[TargetWindow] = []
+    with contextlib.ExitStack() as opened:
+        def open_target_window(class_name: str = "DictadTarget", paste: str = "tk") -> TargetWindow:
+            folder = tmp_path_factory.mktemp("target")
+            return opened.enter_context(opened_target_window(folder, class_name, paste))
 
-    def open_target_window(class_name: str = "DictadTarget", paste: str = "tk") -> TargetWindow:
-        out = tmp_path_factory.mktemp("target")
-        process = subprocess.Popen(
-            [sys.executable, str(TARGET_APP), "--out", str(out), "--class-name", class_name,
-             "--paste", paste],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        wid_file = out / "wid"
-        wait_until(lambda: wid_file.exists() or process.poll() is not None, 10, "the target window to map")
-        if process.poll() is not None:
-            raise AssertionError(f"target_app.py failed: {process.stderr.read().decode()}")
-        window = TargetWindow(process, out, int(wid_file.read_text()), class_name)
-        opened.append(window)
-        window.focus()
-        return window
-
-    yield open_target_window
-    for window in opened:
-        window.close()
+        yield open_target_window
 
 
 @pytest.fixture

@@ -31,6 +31,26 @@ SENTENCES = [
 ]
 
 
+# Very short dictations, for the 1-2 s end of a corpus.
+SHORT_PHRASES = ["Sounds good.", "Call me later.", "See you soon.", "Yes, that works."]
+VOICES = ["en-us+m3", "en-gb+f3", "en-us+f2", "en-gb-x-rp+m1"]
+
+
+def dictation_corpus(folder: Path, count: int, pad_after_s: float = 0.4) -> list[tuple[Path, str]]:
+    """``count`` (clip, text) pairs from about 1 to 15 s: short phrases and one to four sentences
+    in one breath, in turn, with the voices taking turns too. The same every time."""
+    corpus = []
+    for index in range(count):
+        sentences = index % 5
+        if sentences == 0:
+            text = SHORT_PHRASES[index // 5 % len(SHORT_PHRASES)]
+        else:
+            text = " ".join(SENTENCES[(index * 3 + offset) % len(SENTENCES)] for offset in range(sentences))
+        path = folder / f"dictation{index:02d}.wav"
+        corpus.append((speak(text, path, voice=VOICES[index % len(VOICES)], pad_after_s=pad_after_s), text))
+    return corpus
+
+
 def require_tools(*names: str) -> None:
     """Skip the test with a reason when a rig tool is missing (CI installs all of them)."""
     missing = [name for name in names if shutil.which(name) is None]

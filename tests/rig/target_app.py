@@ -2,7 +2,9 @@
 
 Run as a script. It writes what the tests need to read back into ``--out``:
 ``wid`` (the X window that carries WM_CLASS, written once the window is mapped),
-``text`` (the widget's whole content, rewritten on every change) and ``keys``
+``text`` (the widget's whole content, rewritten on every change), ``changes``
+(a line ``"<time.monotonic()> <length of the text>"`` appended on every change: the clock
+is the machine's CLOCK_MONOTONIC, so other processes can time when text appeared) and ``keys``
 (one keysym per key press the window received, appended as they come).
 
 ``--class-name`` sets WM_CLASS, so the window can pose as a terminal.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 import tkinter as tk
 from contextlib import closing, suppress
 from pathlib import Path
@@ -66,7 +69,13 @@ def main() -> None:
         paste_like_a_terminal(text)
 
     def save_text(_event: object) -> None:
-        write_atomically(args.out / "text", text.get("1.0", "end-1c"))
+        changed_at = time.monotonic()
+        if not text.edit_modified():  # the <<Modified>> that resetting the flag below fires
+            return
+        content = text.get("1.0", "end-1c")
+        write_atomically(args.out / "text", content)
+        with open(args.out / "changes", "a", encoding="utf-8") as changes:
+            changes.write(f"{changed_at:.6f} {len(content)}\n")
         text.edit_modified(False)
 
     def log_key(event: tk.Event) -> None:

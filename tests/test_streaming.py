@@ -1,0 +1,140 @@
+"""Transcribing while the key is held: real speech, the real bundled model, no hardware.
+
+The recording is fed to the streaming transcription the way the microphone delivers it, one
+100 ms block at a time; each update runs to completion before the next block, so what is
+drafted by release does not depend on how fast this machine is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dictad.audio_file import read_audio_file
+from dictad.streaming import StreamingTranscription
+from dictad.transcriber import SAMPLE_RATE, ends_repeating
+from tests.rig.speech import SENTENCES, word_error_rate
+
+pytestmark = pytest.mark.slow
+
+BLOCK = SAMPLE_RATE // 10
+
+
+class CountingDecoder:
+    """The real transcriber, noting how much audio each decode was given (to see what release
+    decodes); everything else goes straight through."""
+
+    def __init__(self, transcriber):
+        self.transcriber = transcriber
+        self.decoded_seconds: list[float] = []
+
+    def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
+        return self.transcriber.speech_probabilities(audio)
+
+    def decode(self, audio: np.ndarray) -> str:
+        self.decoded_seconds.append(len(audio) / SAMPLE_RATE)
+        return self.transcriber.decode(audio)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+
+
+def record(stream: StreamingTranscription, audio: np.ndarray) -> None:
+    """Feed ``audio`` as the microphone would: the recording so far, a block longer each time."""
+    for end in range(BLOCK, len(audio) + BLOCK, BLOCK):
+        stream.update(audio[:end])
+
+
+@pytest.fixture
+def decoder(transcriber):
+    return CountingDecoder(transcriber)
+
+
+@pytest.fixture
+def clip(make_clip):
+    def load(text: str, voice: str = "en-us+m3") -> np.ndarray:
+        return read_audio_file(make_clip(text, voice))
+
+    return load
+
+
+def test_released_after_a_pause_the_text_is_already_there(decoder, clip):
+    audio = np.concatenate([clip(SENTENCES[0]), silence(0.5)])
+    stream = StreamingTranscription(decoder)
+    record(stream, audio)
+    decodes_while_recording = len(decoder.decoded_seconds)
+
+    result = stream.finish(audio)
+
+    assert result.from_draft
+    assert len(decoder.decoded_seconds) == decodes_while_recording, "release decoded again"
+    assert word_error_rate([(SENTENCES[0], result.text)]) <= 0.2, result.text
+
+
+def test_released_mid_sentence_the_rest_is_decoded_and_nothing_is_lost(decoder, clip, transcriber):
+    audio = clip(SENTENCES[8])
+    cut = audio[: int(len(audio) * 0.6)]
+    stream = StreamingTranscription(decoder)
+    record(stream, cut)
+
+    result = stream.finish(cut)
+
+    assert not result.from_draft
+    assert result.text == transcriber.decode(cut)
+    assert stream.speech_continues(cut)
+
+
+def test_streaming_gives_what_a_decode_at_release_gives(decoder, clip, transcriber):
+    pairs_streamed, pairs_at_release = [], []
+    for text, voice in zip(SENTENCES[:6], ["en-us+m3", "en-gb+f3", "en-us+f2"] * 2):
+        audio = np.concatenate([clip(text, voice), silence(0.4)])
+        stream = StreamingTranscription(decoder)
+        record(stream, audio)
+        pairs_streamed.append((text, stream.finish(audio).text))
+        pairs_at_release.append((text, StreamingTranscription(decoder).finish(audio).text))
+    assert pairs_streamed == pairs_at_release
+    assert word_error_rate(pairs_streamed) <= 0.15, pairs_streamed
+
+
+def test_a_long_dictation_is_committed_at_pauses_and_only_the_last_phrase_is_left(decoder, clip):
+    first, second = SENTENCES[15], SENTENCES[3]
+    audio = np.concatenate([clip(first), silence(0.6), clip(second), silence(0.5)])
+    stream = StreamingTranscription(decoder)
+    record(stream, audio)
+    text = stream.finish(audio).text
+
+    assert decoder.decoded_seconds[-1] < len(clip(second)) / SAMPLE_RATE + 1.0, "the last decode was not of the last phrase"
+    assert word_error_rate([(f"{first} {second}", text)]) <= 0.1, text
+
+
+@pytest.mark.parametrize("audio", [
+    silence(3),
+    np.random.default_rng(7).normal(0, 0.1, SAMPLE_RATE * 3).astype(np.float32),
+], ids=["silence", "noise"])
+def test_no_speech_gives_nothing_and_no_decoding(decoder, audio):
+    stream = StreamingTranscription(decoder)
+    record(stream, audio)
+    assert stream.finish(audio).text == ""
+    assert decoder.decoded_seconds == []
+    assert not stream.speech_continues(audio)
+
+
+def test_the_short_window_is_as_accurate_as_the_full_one(transcriber, clip):
+    voices = ["en-us+m3", "en-gb+f3", "en-us+f2", "en-gb-x-rp+m1"]
+    clips = [(text, np.concatenate([clip(text, voice), silence(0.3)]))
+             for text, voice in zip(SENTENCES, voices * 4)]
+    short_window = word_error_rate([(text, transcriber.decode(audio)) for text, audio in clips])
+    full_window = word_error_rate([(text, transcriber.transcribe(audio).text) for text, audio in clips])
+    assert short_window <= full_window + 0.01, (short_window, full_window)
+
+
+@pytest.mark.parametrize("text, repeating", [
+    ("see you soon see you soon", True),
+    ("I will call you back. I will call you back.", True),
+    ("the the report is ready", False),
+    ("no no", False),
+    ("Please send me the report by Friday.", False),
+])
+def test_whisper_running_on_into_the_padding_is_recognised(text, repeating):
+    assert ends_repeating(text) is repeating
