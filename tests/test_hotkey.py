@@ -96,6 +96,24 @@ def test_letting_go_of_any_key_of_the_combination_ends_it(
 
 
 @pytest.mark.slow
+def test_the_last_key_repeating_after_a_modifier_came_up_starts_nothing(
+        listen: Callable, target_window: TargetWindow) -> None:
+    _, events = listen()
+    xdotool("keydown", "ctrl+alt+space")
+    try:
+        wait_for_events(events, ["press"])
+        assert stays_false(lambda: events != ["press"], seconds=1.0)  # long enough for space to repeat
+        xdotool("keyup", "ctrl")
+        wait_for_events(events, ["press", "release"])
+        assert stays_false(lambda: events != ["press", "release"], seconds=0.5), events  # space still held
+    finally:
+        xdotool("keyup", "space", "alt", "ctrl")
+    xdotool("key", "ctrl+alt+space")
+    wait_for_events(events, ["press", "release", "press", "release"])
+    assert target_window.text() == ""
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("keys, xdotool_keys", [
     (("<f9>",), "F9"),
     (("<ctrl>", "<shift>", "d"), "ctrl+shift+d"),

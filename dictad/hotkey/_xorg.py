@@ -189,6 +189,7 @@ class XorgHotkeyListener:
         self._wake_read, self._wake_write = -1, -1
         self._stopping = False
         self._held = False
+        self._trigger_down = False
         self._escape_active = False
         self._combination = _Combination(frozenset(), 0, frozenset())
         self._escape_keycodes: frozenset[int] = frozenset()
@@ -307,7 +308,7 @@ class XorgHotkeyListener:
             log.error("lost the X display; the hotkey no longer works: %s", lost)
         finally:
             self._display = None
-            self._escape_active = self._held = False
+            self._escape_active = self._held = self._trigger_down = False
             while not self._work.empty():
                 self._work.get()()
             _close_quietly(display)
@@ -317,15 +318,29 @@ class XorgHotkeyListener:
             self._display.refresh_keyboard_mapping(event)
         elif event.type == X.KeyPress:
             if event.detail in self._combination.keycodes:
-                if not self._held:
-                    self._held = True
-                    _call(self._on_press)
+                self._trigger_pressed()
             elif event.detail in self._escape_keycodes and self._escape_active:
                 _call(self._on_escape)
-        elif event.type == X.KeyRelease and self._held:
-            if event.detail in self._combination.keycodes | self._combination.modifier_keycodes:
+        elif event.type == X.KeyRelease:
+            if event.detail in self._combination.keycodes:
+                self._trigger_down = False
+            if self._held and event.detail in self._combination.keycodes | self._combination.modifier_keycodes:
                 self._held = False
                 _call(self._on_release)
+
+    def _trigger_pressed(self) -> None:
+        """A press of the combination's last key: a new press only if that key was up.
+
+        A key held down repeats its press. After a modifier comes up first (the dictation
+        ends), the grab still sends us those repeats until the key itself comes up: they must
+        not start another dictation.
+        """
+        if self._trigger_down:
+            return
+        self._trigger_down = True
+        if not self._held:
+            self._held = True
+            _call(self._on_press)
 
 
 def _call(callback: Callable[[], None]) -> None:
