@@ -39,6 +39,10 @@ class DesktopApp:
         self.hotkey = None
         self.recorder = Recorder(config.audio.device, config.audio.preroll_ms,
                                  on_error=lambda message: self.daemon.recorder_failed(message))
+        self._microphone_problem: str | None = None
+        # A microphone can take a second or two to deliver its first audio: load the model meanwhile.
+        self._microphone_opening = threading.Thread(target=self._open_microphone, name="dictad-mic-open", daemon=True)
+        self._microphone_opening.start()
         self.daemon = Daemon(config, self.recorder, Transcriber(config.transcription, config.vocabulary),
                              self.deliver, events, Hooks(
                                  notify=self.notify, copy_to_clipboard=copy_to_clipboard,
@@ -53,14 +57,19 @@ class DesktopApp:
         if self.tray is not None:
             self.tray.notify(message)
 
-    def start(self) -> None:
+    def _open_microphone(self) -> None:
         from dictad.recorder import RecorderError
 
         try:
             self.recorder.open()
         except RecorderError as error:
-            self.daemon.recorder_failed(f"{error}; dictad tries again at the next dictation")
+            self._microphone_problem = str(error)
+
+    def start(self) -> None:
         self.daemon.transcriber.warm_up()
+        self._microphone_opening.join()
+        if self._microphone_problem is not None:
+            self.daemon.recorder_failed(f"{self._microphone_problem}; dictad tries again at the next dictation")
         self._grab_hotkey(self.config)
         if self.config.cleanup.mode == "llm":
             threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()

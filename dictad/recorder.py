@@ -174,6 +174,8 @@ class Recorder:
         self._ring = _PrerollRing(0)
         self._blocks = 0
         self._last_block_at = float("-inf")
+        self._heard_until = float("-inf")
+        """PortAudio's stream time at which the audio delivered so far was captured."""
         self._dictation: _Dictation | None = None
 
     @property
@@ -236,6 +238,9 @@ class Recorder:
         block = indata[:, 0]
         with self._audio_arrived:
             self._last_block_at = time.monotonic()
+            # Some host APIs leave the capture time at 0: the block's arrival then stands in for it.
+            captured_at = time_info.inputBufferAdcTime or time_info.currentTime - frames / self._rate
+            self._heard_until = captured_at + frames / self._rate
             self._blocks += 1
             self._ring.write(block)
             if self._dictation is not None:
@@ -300,25 +305,34 @@ class Recorder:
     def stop(self, wait_for_buffered: bool = True) -> np.ndarray:
         """End the dictation and return all of it, 16 kHz mono float32 (empty when not recording).
 
-        With ``wait_for_buffered`` it waits (about 0.2 s, the stream's latency) for the audio still
-        in the device's buffer when stop was called, so a last word is kept; the caller can skip
-        that when the audio so far ends in silence. A stop cue played after this returns is never
-        part of it.
+        With ``wait_for_buffered`` it first waits for the audio captured up to this moment that is
+        still on its way from the device (at most a block, 0.1 s, by PortAudio's capture times),
+        so a last word is kept whole; the caller can skip that when the audio so far ends in
+        silence. A stop cue played after this returns is never part of it.
         """
         with self._audio_arrived:
             dictation = self._dictation
             if dictation is None:
                 return np.zeros(0, np.float32)
             if wait_for_buffered:
-                in_flight = dictation.captured_frames + int(self._rate * self._latency)
-                self._audio_arrived.wait_for(lambda: dictation.captured_frames >= in_flight or self._stream is None,
-                                             timeout=self._latency + STALL_SECONDS)
+                self._wait_for_audio_until_now()
             self._dictation = None
             self._audio_arrived.notify_all()
         dictation.ended.set()
         with self._convert_lock:
             self._convert_pending(dictation, final=True)
         return dictation.audio
+
+    def _wait_for_audio_until_now(self) -> None:
+        stream = self._stream
+        if stream is None:
+            return
+        try:
+            now = stream.time
+        except sd.PortAudioError:
+            now = self._heard_until + self._latency
+        self._audio_arrived.wait_for(lambda: self._heard_until >= now or self._stream is None,
+                                     timeout=self._latency + STALL_SECONDS)
 
     def close(self) -> None:
         """Release the microphone. A running dictation keeps what it has; :meth:`stop` returns it."""

@@ -1,25 +1,28 @@
 """Transcribing a dictation while it is recorded, so the text is ready when the key comes up.
 
 Speech usually ends a moment before the key comes up. Each time the speaker pauses, the speech
-so far is decoded: a *draft*. When the key comes up during that pause, the draft is the answer
-and nothing is left to decode. When the speaker goes on after a pause long enough to cut at, a
-draft of a few seconds is *committed*: later passes decode only the audio after it, so what
-is left to decode at release is at most the last phrase.
+so far is decoded ahead: a *draft*. When the key comes up during that pause, the draft is the
+answer (if it is still being decoded, release waits for it rather than starting again). When the
+speaker goes on after a pause long enough to cut at, a draft of a few seconds is *committed*:
+later drafts decode only the audio after it, so what is left to decode at release is at most the
+last phrase.
 
 A draft is used only when its audio is identical to what release would decode, so streaming
-changes when the text is ready, never what it is.
+changes when the text is ready, never what it is. Drafts are decoded outside the lock: release
+never waits for work on audio it does not need.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from dictad.transcriber import SAMPLE_RATE, VAD_WINDOW, Transcript
+from dictad.transcriber import SAMPLE_RATE, Transcript
+from dictad.vad import VAD_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +35,17 @@ LEADING_SILENCE_S = 0.3
 tiny.en mishear it, and a dictation is only cut in a pause that leaves this much before the next."""
 COMMIT_AFTER_S = 6.0
 """Shorter drafts are decoded again with what follows: they are cheap to decode, and Whisper
-heard short phrases cut off from what followed them worse than the whole (bench/streaming.py)."""
+hears a short phrase cut off from what follows it worse than the whole."""
+
+
+class GrowingSpeechDetector(Protocol):
+    def update(self, audio: np.ndarray, final: bool = False) -> np.ndarray: ...
 
 
 class SpeechDecoder(Protocol):
-    def speech_probabilities(self, audio: np.ndarray) -> np.ndarray: ...
-    def decode(self, audio: np.ndarray) -> str: ...
+    def speech_detector(self) -> GrowingSpeechDetector: ...
+    def decode_in_short_window(self, audio: np.ndarray) -> str | None: ...
+    def decode_in_full_windows(self, audio: np.ndarray) -> str: ...
 
 
 class GrowingRecording(Protocol):
@@ -47,100 +55,139 @@ class GrowingRecording(Protocol):
 
 @dataclass(frozen=True)
 class Span:
-    """The part of the audio to decode: its speech, with a little silence around it."""
+    """The part of the recording to decode (samples): its speech, with a little silence around it."""
 
     start: int
     end: int
     complete: bool
-    """All the trailing silence is there: the speech has ended, unless it starts again."""
+    """All the trailing silence has been heard: the speech has ended, unless it starts again."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Draft:
+    """One decode started while recording."""
+
     span: Span
     audio: np.ndarray
-    """Exactly the audio that was decoded."""
-    text: str
+    """Exactly the audio decoded."""
+    decoded: threading.Event = field(default_factory=threading.Event)
+    text: str | None = None
+    """Once ``decoded``: the text, or None when the short window could not be trusted and the
+    recording ended before the full windows were decoded."""
 
 
-def speech_span(probabilities: np.ndarray, length: int) -> Span | None:
-    """Where the speech in ``length`` samples is (``probabilities`` per VAD window); None if none."""
-    speech = np.flatnonzero(probabilities > SPEECH_THRESHOLD)
+def speech_span(probabilities: np.ndarray, after: int = 0) -> Span | None:
+    """Where the speech is after sample ``after`` (``probabilities`` per VAD window); None if none."""
+    scored = len(probabilities) * VAD_WINDOW
+    first_window = -(-after // VAD_WINDOW)
+    speech = np.flatnonzero(probabilities[first_window:] > SPEECH_THRESHOLD) + first_window
     if len(speech) == 0:
         return None
+    start = max(after, int(speech[0]) * VAD_WINDOW - int(LEADING_SILENCE_S * SAMPLE_RATE))
     end = (int(speech[-1]) + 1) * VAD_WINDOW + int(TRAILING_SILENCE_S * SAMPLE_RATE)
-    return Span(max(0, int(speech[0]) * VAD_WINDOW - int(LEADING_SILENCE_S * SAMPLE_RATE)), min(end, length),
-                complete=end <= length)
+    return Span(start, min(end, scored), complete=end <= scored)
 
 
 def speech_resumes_at(probabilities: np.ndarray, after: int) -> int | None:
-    """The first sample of the first speech at or after sample ``after``."""
-    speech = np.flatnonzero(probabilities > SPEECH_THRESHOLD)
-    speech = speech[speech * VAD_WINDOW >= after]
-    return None if len(speech) == 0 else int(speech[0]) * VAD_WINDOW
+    """The first sample of the first speech window at or after sample ``after``."""
+    speech = np.flatnonzero(probabilities > SPEECH_THRESHOLD) * VAD_WINDOW
+    speech = speech[speech >= after]
+    return None if len(speech) == 0 else int(speech[0])
 
 
 class StreamingTranscription:
-    """One dictation, transcribed as it grows: :meth:`update` while recording, :meth:`finish` once."""
+    """One dictation, transcribed as it grows: :meth:`update` while recording, :meth:`finish` once.
+
+    ``update`` is called from one thread (the streaming thread); ``speech_continues`` and
+    ``finish`` from others, while an ``update`` may be decoding.
+    """
 
     def __init__(self, decoder: SpeechDecoder, language: str | None = None):
         self._decoder = decoder
         self._language = language
         self._lock = threading.Lock()
+        self._detector = decoder.speech_detector()
         self._committed: list[str] = []
-        self._committed_samples = 0
+        self._committed_end = 0
         self._draft: Draft | None = None
+        self._recording = True
 
     def update(self, audio: np.ndarray) -> None:
         """Decode ahead if the speaker has paused since the last draft. ``audio`` is the recording
         so far; each call's audio begins with the previous call's."""
         with self._lock:
-            region, span = self._uncommitted(audio)
+            if not self._recording:
+                return
+            span = self._uncommitted_span(audio)
             if span is None or not span.complete or (self._draft is not None and self._draft.span == span):
                 return
-            speech = region[span.start : span.end].copy()
-            self._draft = Draft(span, speech, self._decoder.decode(speech))
+            draft = self._draft = Draft(span, audio[span.start : span.end].copy())
+        self._decode(draft)
+
+    def _decode(self, draft: Draft) -> None:
+        try:
+            text = self._decoder.decode_in_short_window(draft.audio)
+            if text is None and self._recording:
+                text = self._decoder.decode_in_full_windows(draft.audio)
+            draft.text = text
+        finally:
+            draft.decoded.set()
 
     def speech_continues(self, audio: np.ndarray) -> bool:
         """Whether the recording ends in speech (or too soon after it to be sure it has ended)."""
-        region = audio[self._committed_samples :]
-        span = speech_span(self._decoder.speech_probabilities(region), len(region))
+        with self._lock:
+            span = speech_span(self._probabilities(audio), after=self._committed_end)
         return span is not None and not span.complete
 
     def finish(self, audio: np.ndarray) -> Transcript:
         """The text of the whole recording, as a fresh decode of ``audio`` would give it."""
         with self._lock:
-            region, span = self._uncommitted(audio)
-            tail, from_draft = "", False
-            if span is not None:
-                speech = region[span.start : span.end]
-                from_draft = self._draft is not None and np.array_equal(self._draft.audio, speech)
-                tail = self._draft.text if from_draft else self._decoder.decode(speech)
-            text = " ".join(part for part in [*self._committed, tail] if part)
-            return Transcript(text, len(audio) / SAMPLE_RATE, self._language, from_draft=from_draft)
+            self._recording = False
+            span = self._uncommitted_span(audio, final=True)
+            committed, draft = list(self._committed), self._draft
+        tail, from_draft = "", False
+        if span is not None:
+            speech = audio[span.start : min(span.end, len(audio))]
+            tail, from_draft = self._decode_at_release(speech, draft)
+        text = " ".join(part for part in [*committed, tail] if part)
+        return Transcript(text, len(audio) / SAMPLE_RATE, self._language, from_draft=from_draft)
 
-    def _uncommitted(self, audio: np.ndarray) -> tuple[np.ndarray, Span | None]:
-        """The audio after the committed part and its speech; commits the draft first when the
-        speaker went on after a pause long enough to cut at."""
-        region = audio[self._committed_samples :]
-        probabilities = self._decoder.speech_probabilities(region)
-        if self._draft_can_be_committed(region, probabilities):
-            self._committed.append(self._draft.text)
-            self._committed_samples += self._draft.span.end
-            log.debug("committed %.2f s: %r", self._draft.span.end / SAMPLE_RATE, self._draft.text)
+    def _decode_at_release(self, speech: np.ndarray, draft: Draft | None) -> tuple[str, bool]:
+        """The text of the last stretch of speech, and whether a draft had it (or was decoding it)."""
+        if draft is not None and np.array_equal(draft.audio, speech):
+            draft.decoded.wait()
+            if draft.text is not None:
+                return draft.text, True
+            return self._decoder.decode_in_full_windows(speech), False
+        text = self._decoder.decode_in_short_window(speech)
+        return (self._decoder.decode_in_full_windows(speech) if text is None else text), False
+
+    def _uncommitted_span(self, audio: np.ndarray, final: bool = False) -> Span | None:
+        """The speech after the committed part; commits the draft first when the speaker went
+        on after a pause long enough to cut at."""
+        probabilities = self._probabilities(audio, final)
+        if self._draft_can_be_committed(audio, probabilities):
+            draft = self._draft
+            self._committed += [draft.text] if draft.text else []
+            self._committed_end = draft.span.end
             self._draft = None
-            region = audio[self._committed_samples :]
-            probabilities = self._decoder.speech_probabilities(region)
-        return region, speech_span(probabilities, len(region))
+            log.debug("committed up to %.2f s: %r", draft.span.end / SAMPLE_RATE, draft.text)
+        return speech_span(probabilities, after=self._committed_end)
 
-    def _draft_can_be_committed(self, region: np.ndarray, probabilities: np.ndarray) -> bool:
+    def _probabilities(self, audio: np.ndarray, final: bool = False) -> np.ndarray:
+        """Speech probabilities of ``audio``'s windows; ``final`` scores a partial last window too.
+        A snapshot older than one already scored gets only its own windows."""
+        return self._detector.update(audio, final)[: -(-len(audio) // VAD_WINDOW)]
+
+    def _draft_can_be_committed(self, audio: np.ndarray, probabilities: np.ndarray) -> bool:
         draft = self._draft
-        if draft is None or draft.span.end < COMMIT_AFTER_S * SAMPLE_RATE:
+        if draft is None or not draft.decoded.is_set() or draft.text is None \
+                or draft.span.end - self._committed_end < COMMIT_AFTER_S * SAMPLE_RATE:
             return False
         resumed_at = speech_resumes_at(probabilities, after=draft.span.end)
         return (resumed_at is not None
                 and resumed_at - draft.span.end >= LEADING_SILENCE_S * SAMPLE_RATE
-                and np.array_equal(draft.audio, region[draft.span.start : draft.span.end]))
+                and np.array_equal(draft.audio, audio[draft.span.start : draft.span.end]))
 
 
 def transcribe_while_recording(recording: GrowingRecording, stream: StreamingTranscription) -> None:

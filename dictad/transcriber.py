@@ -27,12 +27,11 @@ from typing import Any
 import numpy as np
 
 from dictad.config import TranscriptionConfig
+from dictad.vad import SpeechDetector
 
 SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 100
 FULL_WINDOW_FRAMES = 3000
-VAD_WINDOW = 512
-"""Samples per Silero VAD probability (32 ms)."""
 WINDOW_PADDING_S: dict[str, float] = {"tiny.en": 1.0}
 """Models that decode as well from a window cut to the audio plus this padding (in seconds of
 silence) as from the full window. Measured by bench/window.py; the multilingual ``base`` model
@@ -139,9 +138,9 @@ class Transcriber:
     def warm_up(self) -> None:
         """Run every model once, so the first dictation does not pay for first-call set-up."""
         second = np.zeros(SAMPLE_RATE, np.float32)
-        self.speech_probabilities(second)
-        self.decode(second)
-        self._transcribe_in_windows(second)
+        self.speech_detector().update(second)
+        self.decode_in_short_window(second)
+        self.decode_in_full_windows(second)
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         """Text of ``audio`` (float32, mono, 16 kHz); empty when there is no speech."""
@@ -158,33 +157,40 @@ class Transcriber:
         segments, info = self.model.transcribe(audio, **self.decode_options())
         return " ".join(segment.text.strip() for segment in segments).strip(), info.language
 
-    def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
-        """Silero VAD's speech probability for each :data:`VAD_WINDOW` samples of ``audio``."""
-        if len(audio) == 0:
-            return np.zeros(0, np.float32)
-        return self._vad(np.pad(audio, (0, -len(audio) % VAD_WINDOW)))
+    def speech_detector(self) -> SpeechDetector:
+        """A fresh voice activity detector for one growing recording."""
+        return SpeechDetector(self._vad)
 
     def decode(self, audio: np.ndarray) -> str:
-        """Text of one stretch of speech (float32, 16 kHz) that begins with a little silence.
+        """Text of one stretch of speech (float32, 16 kHz) that begins with a little silence: in a
+        window cut to its length when that can be trusted, else in faster-whisper's full windows,
+        so the answer is never worse than :meth:`transcribe`'s."""
+        text = self.decode_in_short_window(audio)
+        return self.decode_in_full_windows(audio) if text is None else text
 
-        Decoded in a window cut to the audio when the model allows it and the result shows no
-        sign of going wrong (stopping early, repeating itself); otherwise by the batch path, so
-        the answer is never worse than :meth:`transcribe`'s."""
+    def decode_in_full_windows(self, audio: np.ndarray) -> str:
+        return self._transcribe_in_windows(audio)[0]
+
+    def decode_in_short_window(self, audio: np.ndarray) -> str | None:
+        """The text from a window cut to the audio plus the model's padding; None when the model
+        has no measured padding, the audio is too long, or the text shows signs of going wrong
+        (stopping early, repeating itself)."""
         from faster_whisper.transcribe import get_compression_ratio
 
         padding_s = WINDOW_PADDING_S.get(self.config.model)
+        if padding_s is None:
+            return None
         features = self.model.feature_extractor(audio)[:, :-1]
-        frames = math.ceil((features.shape[-1] + (padding_s or 0) * FRAMES_PER_SECOND) / 100) * 100
-        if padding_s is None or frames > FULL_WINDOW_FRAMES:
-            return self._transcribe_in_windows(audio)[0]
+        frames = math.ceil((features.shape[-1] + padding_s * FRAMES_PER_SECOND) / 100) * 100
+        if frames > FULL_WINDOW_FRAMES:
+            return None
         text, text_ends_s = self._decode_window(features, frames)
         stopped_early = text_ends_s < len(audio) / SAMPLE_RATE - EARLY_STOP_S
-        if text is not None and not stopped_early and not ends_repeating(text) \
-                and get_compression_ratio(text) <= COMPRESSION_RATIO_LIMIT:
-            return text
-        log.debug("the short window gave %r (ending at %.2f s of %.2f s): decoding in full windows",
-                  text, text_ends_s, len(audio) / SAMPLE_RATE)
-        return self._transcribe_in_windows(audio)[0]
+        if text is None or stopped_early or ends_repeating(text) or get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
+            log.debug("the short window gave %r (ending at %.2f s of %.2f s): not trusted",
+                      text, text_ends_s, len(audio) / SAMPLE_RATE)
+            return None
+        return text
 
     def _decode_window(self, features: np.ndarray, frames: int) -> tuple[str | None, float]:
         """Decode ``features`` zero-padded to ``frames``, with timestamps: the text (None when it

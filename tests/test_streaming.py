@@ -28,12 +28,15 @@ class CountingDecoder:
         self.transcriber = transcriber
         self.decoded_seconds: list[float] = []
 
-    def speech_probabilities(self, audio: np.ndarray) -> np.ndarray:
-        return self.transcriber.speech_probabilities(audio)
+    def speech_detector(self):
+        return self.transcriber.speech_detector()
 
-    def decode(self, audio: np.ndarray) -> str:
+    def decode_in_short_window(self, audio: np.ndarray) -> str | None:
         self.decoded_seconds.append(len(audio) / SAMPLE_RATE)
-        return self.transcriber.decode(audio)
+        return self.transcriber.decode_in_short_window(audio)
+
+    def decode_in_full_windows(self, audio: np.ndarray) -> str:
+        return self.transcriber.decode_in_full_windows(audio)
 
 
 def silence(seconds: float) -> np.ndarray:
