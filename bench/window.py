@@ -1,11 +1,13 @@
 """How dictad's streaming path decodes, measured without a microphone.
 
-    python bench/window.py [--model tiny.en] [--clips 24] [--padding 0.5,1,2]
+    python bench/window.py [--model tiny.en] [--clips 24] [--windows 1:0,1:8,2:8]
 
 Table 1, the window: Whisper's encoder reads 30 s, however short the clip. Each clip is decoded
 by faster-whisper's batch path (what ``streaming: false`` does) and by Transcriber.decode with
-the window cut to the clip plus each padding (what WINDOW_PADDING_S chooses from). Fastest of
-2 runs per clip.
+the window cut to the clip plus some padding, and no shorter than some length (each
+``padding:shortest`` in seconds; what SHORT_WINDOWS chooses from). "untrusted" counts the clips
+whose short window ran on or stopped early, so that Transcriber.decode fell back to the full
+windows. Fastest of 2 runs per clip.
 
 Table 2, streaming: each clip is fed to a StreamingTranscription in real time, 100 ms blocks,
 with the streaming thread running as in the daemon; at the end of the clip (the speech ended
@@ -16,11 +18,13 @@ microphone, the hotkey and the paste are measured by bench/latency.py on the des
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +35,7 @@ from dictad import transcriber as transcriber_module  # noqa: E402
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.streaming import StreamingTranscription, transcribe_while_recording  # noqa: E402
-from dictad.transcriber import SAMPLE_RATE, Transcriber  # noqa: E402
+from dictad.transcriber import SAMPLE_RATE, ShortWindow, Transcriber  # noqa: E402
 from tests.rig.speech import dictation_corpus, word_error_rate  # noqa: E402
 
 BLOCK = SAMPLE_RATE // 10
@@ -78,28 +82,36 @@ def fastest(call, repeats: int = 2) -> tuple[str, float]:
     return text, best
 
 
-def window_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], paddings: list[float]) -> None:
-    print(f"\n{'decoding':<28}{'WER':>8}{'median ms':>11}{'max ms':>9}")
-    sides = [("batch (30 s window)", lambda audio: transcriber.transcribe(audio).text)]
-    sides += [(f"window + {padding:g} s padding", padded_decode(transcriber, padding)) for padding in paddings]
-    for name, decode in sides:
-        results = [(reference, *fastest(lambda: decode(audio))) for audio, reference in clips]
-        times = [seconds for _, _, seconds in results]
-        print(f"{name:<28}{word_error_rate([(r, text) for r, text, _ in results]):>8.1%}"
-              f"{statistics.median(times) * 1000:>11.0f}{max(times) * 1000:>9.0f}")
+def window_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], windows: list[ShortWindow]) -> None:
+    print(f"\n{'decoding':<34}{'WER':>8}{'median ms':>11}{'max ms':>9}{'untrusted':>11}")
+    batch = [(reference, *fastest(lambda: transcriber.transcribe(audio).text)) for audio, reference in clips]
+    print_window_row("batch (30 s window)", batch, "")
+    for window in windows:
+        with short_window(transcriber, window):
+            untrusted = sum(transcriber.decode_in_short_window(audio) is None for audio, _ in clips)
+            results = [(reference, *fastest(lambda: transcriber.decode(audio))) for audio, reference in clips]
+        print_window_row(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s", results, str(untrusted))
 
 
-def padded_decode(transcriber: Transcriber, padding: float):
-    def decode(audio: np.ndarray) -> str:
-        saved = dict(transcriber_module.WINDOW_PADDING_S)
-        transcriber_module.WINDOW_PADDING_S[transcriber.config.model] = padding
-        try:
-            return transcriber.decode(audio)
-        finally:
-            transcriber_module.WINDOW_PADDING_S.clear()
-            transcriber_module.WINDOW_PADDING_S.update(saved)
+def print_window_row(name: str, results: list[tuple[str, str, float]], untrusted: str) -> None:
+    times = [seconds for _, _, seconds in results]
+    print(f"{name:<34}{word_error_rate([(r, text) for r, text, _ in results]):>8.1%}"
+          f"{statistics.median(times) * 1000:>11.0f}{max(times) * 1000:>9.0f}{untrusted:>11}")
 
-    return decode
+
+@contextlib.contextmanager
+def short_window(transcriber: Transcriber, window: ShortWindow) -> Iterator[None]:
+    """Decode ``transcriber``'s model with ``window`` for a while."""
+    model = transcriber.config.model
+    saved = transcriber_module.SHORT_WINDOWS.get(model)
+    transcriber_module.SHORT_WINDOWS[model] = window
+    try:
+        yield
+    finally:
+        if saved is None:
+            del transcriber_module.SHORT_WINDOWS[model]
+        else:
+            transcriber_module.SHORT_WINDOWS[model] = saved
 
 
 def streaming_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]]) -> None:
@@ -127,7 +139,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--clips", type=int, default=24)
-    parser.add_argument("--padding", default="0.5,1,2,3", help="comma-separated seconds of window padding")
+    parser.add_argument("--windows", default="1:0,2:0,1:8,2:8",
+                        help="comma-separated padding:shortest window lengths, in seconds")
     args = parser.parse_args()
 
     defaults = load_config().transcription
@@ -139,7 +152,8 @@ def main() -> None:
                                                                                   pad_after_s=0.4)]
     lengths = [len(audio) / SAMPLE_RATE for audio, _ in clips]
     print(f"model {args.model}, beam {config.beam_size}, {len(clips)} clips of {min(lengths):.1f}-{max(lengths):.1f} s")
-    window_table(transcriber, clips, [float(value) for value in args.padding.split(",")])
+    windows = [ShortWindow(*(float(value) for value in pair.split(":"))) for pair in args.windows.split(",")]
+    window_table(transcriber, clips, windows)
     streaming_table(transcriber, clips)
 
 

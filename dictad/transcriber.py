@@ -7,7 +7,7 @@ log-probability thresholds drop what slips through.
 Two ways to decode. :meth:`Transcriber.transcribe` is faster-whisper's own batch path, for files
 and for ``streaming: false``. :meth:`Transcriber.decode` decodes one stretch of speech for the
 streaming path: Whisper's encoder always reads a 30-second window, and most of the time for a
-short clip goes into encoding the padding. For models in :data:`WINDOW_PADDING_S` the window is
+short clip goes into encoding the padding. For models in :data:`SHORT_WINDOWS` the window is
 cut to the clip plus a little padding, which bench/window.py measured to be as accurate and
 about five times faster; output that stops early or repeats itself is decoded again by the
 batch path.
@@ -32,14 +32,32 @@ from dictad.vad import SpeechDetector
 SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 100
 FULL_WINDOW_FRAMES = 3000
-WINDOW_PADDING_S: dict[str, float] = {"tiny.en": 1.0}
-"""Models that decode as well from a window cut to the audio plus this padding (in seconds of
-silence) as from the full window. Measured by bench/window.py; the multilingual ``base`` model
-loses accuracy even with 3 s of padding, so it and every unmeasured model keep the full window."""
+
+
+@dataclass(frozen=True)
+class ShortWindow:
+    """How far Whisper's 30-second window can be cut for one model: to the audio plus
+    ``padding_s`` seconds of silence, but never below ``shortest_s``."""
+
+    padding_s: float
+    shortest_s: float
+
+    def frames_for(self, audio_frames: int) -> int:
+        padded = math.ceil((audio_frames + self.padding_s * FRAMES_PER_SECOND) / 100) * 100
+        return max(padded, round(self.shortest_s * FRAMES_PER_SECOND))
+
+
+SHORT_WINDOWS: dict[str, ShortWindow] = {"tiny.en": ShortWindow(padding_s=1.0, shortest_s=8.0)}
+"""Models that decode as well from a cut window as from the full one, measured by bench/window.py.
+tiny.en in windows of 3 s ran on into loops on a third of short phrases, in 8 s windows on none;
+the multilingual ``base`` model loses accuracy even with 3 s of padding, so it and every unmeasured
+model keep the full window."""
 COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's threshold: text that compresses better than this is repeating itself."""
 EARLY_STOP_S = 1.0
 """Text whose last timestamp is this far before the end of the audio left speech out."""
+TOKENS_PER_SECOND = 10
+TOKENS_AT_LEAST = 12
 NO_SPEECH_PROBABILITY = 0.6
 LOW_LOG_PROBABILITY = -1.0
 log = logging.getLogger(__name__)
@@ -115,6 +133,13 @@ def _load_failure_message(config: TranscriptionConfig, source: str, error: Excep
     )
 
 
+def token_budget(seconds: float) -> int:
+    """The most tokens a short window may decode for ``seconds`` of audio: fast speech, every word
+    a token of its own and a pair of timestamps every few words, stays well below it. Whisper
+    running on into a loop is stopped at it instead of at its 448-token limit, seconds later."""
+    return TOKENS_AT_LEAST + math.ceil(seconds * TOKENS_PER_SECOND)
+
+
 def ends_repeating(text: str) -> bool:
     """Whether ``text`` ends by saying its last two or more words again ("see you soon see you soon"):
     how Whisper runs on into the padding of a short window. Rare in speech, and then the full
@@ -177,14 +202,14 @@ class Transcriber:
         (stopping early, repeating itself)."""
         from faster_whisper.transcribe import get_compression_ratio
 
-        padding_s = WINDOW_PADDING_S.get(self.config.model)
-        if padding_s is None:
+        window = SHORT_WINDOWS.get(self.config.model)
+        if window is None:
             return None
         features = self.model.feature_extractor(audio)[:, :-1]
-        frames = math.ceil((features.shape[-1] + padding_s * FRAMES_PER_SECOND) / 100) * 100
+        frames = window.frames_for(features.shape[-1])
         if frames > FULL_WINDOW_FRAMES:
             return None
-        text, text_ends_s = self._decode_window(features, frames)
+        text, text_ends_s = self._decode_window(features, frames, max_tokens=token_budget(len(audio) / SAMPLE_RATE))
         stopped_early = text_ends_s < len(audio) / SAMPLE_RATE - EARLY_STOP_S
         if text is None or stopped_early or ends_repeating(text) or get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
             log.debug("the short window gave %r (ending at %.2f s of %.2f s): not trusted",
@@ -192,20 +217,23 @@ class Transcriber:
             return None
         return text
 
-    def _decode_window(self, features: np.ndarray, frames: int) -> tuple[str | None, float]:
+    def _decode_window(self, features: np.ndarray, frames: int, max_tokens: int) -> tuple[str | None, float]:
         """Decode ``features`` zero-padded to ``frames``, with timestamps: the text (None when it
-        is empty for no clear reason) and where its last timestamp puts its end, in seconds."""
+        is empty for no clear reason, or ran to ``max_tokens``) and where its last timestamp puts
+        its end, in seconds."""
         window = np.zeros((features.shape[0], frames), np.float32)
         window[:, : features.shape[-1]] = features
         encoded = self.model.encode(window)
         tokenizer = self._tokenizer(encoded)
         prompt = self.model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=self._hotwords())
         result = self.model.model.generate(
-            encoded, [prompt], beam_size=self.config.beam_size, max_length=self.model.max_length,
+            encoded, [prompt], beam_size=self.config.beam_size, max_length=len(prompt) + max_tokens,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1],
             max_initial_timestamp_index=round(1.0 / self.model.time_precision),
         )[0]
         tokens = result.sequences_ids[0]
+        if len(tokens) >= max_tokens:
+            return None, 0.0
         average_log_probability = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROBABILITY and average_log_probability < LOW_LOG_PROBABILITY:
             return "", float("inf")

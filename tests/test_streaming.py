@@ -7,13 +7,18 @@ drafted by release does not depend on how fast this machine is.
 
 from __future__ import annotations
 
+import threading
+from typing import Callable
+
 import numpy as np
 import pytest
+from faster_whisper.vad import get_vad_model
 
 from dictad.audio_file import read_audio_file
-from dictad.streaming import StreamingTranscription
+from dictad.streaming import StreamingTranscription, speech_span
 from dictad.transcriber import SAMPLE_RATE, ends_repeating
-from tests.rig.speech import SENTENCES, word_error_rate
+from dictad.vad import VAD_WINDOW, SpeechDetector
+from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, word_error_rate
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +42,29 @@ class CountingDecoder:
 
     def decode_in_full_windows(self, audio: np.ndarray) -> str:
         return self.transcriber.decode_in_full_windows(audio)
+
+
+class HeldDecoder(CountingDecoder):
+    """Holds the short-window decodes that ``hold`` picks until :meth:`let_go`: the streaming thread
+    made slow at a chosen moment, so the order of events is the test's, not the machine's."""
+
+    HOLD_LIMIT_S = 60
+
+    def __init__(self, transcriber, hold: Callable[[np.ndarray], bool]):
+        super().__init__(transcriber)
+        self._hold = hold
+        self._gate = threading.Event()
+        self.holding = threading.Event()
+        self.held_until_the_limit = False
+
+    def decode_in_short_window(self, audio: np.ndarray) -> str | None:
+        if self._hold(audio):
+            self.holding.set()
+            self.held_until_the_limit |= not self._gate.wait(self.HOLD_LIMIT_S)
+        return super().decode_in_short_window(audio)
+
+    def let_go(self) -> None:
+        self._gate.set()
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -100,6 +128,46 @@ def test_streaming_gives_what_a_decode_at_release_gives(decoder, clip, transcrib
     assert word_error_rate(pairs_streamed) <= 0.15, pairs_streamed
 
 
+def test_release_never_waits_for_a_draft_of_audio_it_does_not_need(transcriber, clip):
+    first, second = clip(SENTENCES[0]), clip(SENTENCES[8])
+    audio = np.concatenate([first, silence(0.5), second[: int(len(second) * 0.6)]])
+    decoder = HeldDecoder(transcriber, hold=lambda speech: len(speech) < len(first) + SAMPLE_RATE // 2)
+    stream = StreamingTranscription(decoder)
+    streaming = threading.Thread(target=record, args=(stream, audio))
+    streaming.start()
+    assert decoder.holding.wait(60), "no draft of the first sentence was started"
+
+    result = stream.finish(audio)  # the speaker went on: the held draft is of no use
+
+    decoder.let_go()
+    streaming.join(60)
+    assert not decoder.held_until_the_limit, "release waited for the draft it did not need"
+    final = speech_span(transcriber.speech_detector().update(audio, final=True))
+    assert not result.from_draft
+    assert result.text == transcriber.decode(audio[final.start : final.end])
+
+
+def test_release_during_the_draft_of_its_own_audio_uses_that_draft(transcriber, clip):
+    audio = np.concatenate([clip(SENTENCES[2]), silence(0.5)])
+    final = speech_span(transcriber.speech_detector().update(audio, final=True))
+    decoder = HeldDecoder(transcriber, hold=lambda speech: len(speech) == final.end - final.start)
+    stream = StreamingTranscription(decoder)
+    streaming = threading.Thread(target=record, args=(stream, audio))
+    streaming.start()
+    assert decoder.holding.wait(60), "no draft of the whole sentence was started while recording"
+    results = []
+    finishing = threading.Thread(target=lambda: results.append(stream.finish(audio)))
+    finishing.start()
+
+    decoder.let_go()
+
+    finishing.join(60)
+    streaming.join(60)
+    assert results[0].from_draft
+    assert decoder.decoded_seconds.count((final.end - final.start) / SAMPLE_RATE) == 1, "release decoded again"
+    assert results[0].text == transcriber.decode(audio[final.start : final.end])
+
+
 def test_a_long_dictation_is_committed_at_pauses_and_only_the_last_phrase_is_left(decoder, clip):
     first, second = SENTENCES[15], SENTENCES[3]
     audio = np.concatenate([clip(first), silence(0.6), clip(second), silence(0.5)])
@@ -121,6 +189,44 @@ def test_no_speech_gives_nothing_and_no_decoding(decoder, audio):
     assert stream.finish(audio).text == ""
     assert decoder.decoded_seconds == []
     assert not stream.speech_continues(audio)
+
+
+def test_the_speech_detector_fed_block_by_block_scores_as_a_whole_clip_would(transcriber, clip):
+    audio = np.concatenate([silence(0.5), clip(SENTENCES[4]), silence(0.6)])
+    audio = audio[: len(audio) // VAD_WINDOW * VAD_WINDOW]
+    fed_in_blocks = transcriber.speech_detector()
+    for end in range(BLOCK, len(audio) + BLOCK, BLOCK):
+        block_by_block = fed_in_blocks.update(audio[:end])
+    at_once = transcriber.speech_detector().update(audio)
+    whole_clip = get_vad_model()(audio).reshape(-1)
+
+    np.testing.assert_array_equal(block_by_block, at_once)
+    np.testing.assert_allclose(at_once, whole_clip, atol=0.05)
+    speech_at = np.flatnonzero(at_once > 0.5) * VAD_WINDOW / SAMPLE_RATE
+    assert speech_at[0] >= 0.5 and speech_at[-1] <= len(audio) / SAMPLE_RATE - 0.6, "speech found in the silence"
+    assert len(speech_at) * VAD_WINDOW >= 0.7 * (len(audio) - 1.8 * SAMPLE_RATE), "speech missed"
+
+
+def test_a_final_partial_window_is_scored_too(transcriber, clip):
+    speech = clip(SENTENCES[1])
+    cut = speech[: len(speech) // 2 // VAD_WINDOW * VAD_WINDOW + 200]  # ends mid-word, 200 samples into a window
+    detector = SpeechDetector(get_vad_model())
+    assert len(detector.update(cut)) == len(cut) // VAD_WINDOW
+    assert len(detector.update(cut, final=True)) == len(cut) // VAD_WINDOW + 1
+
+
+def test_short_phrases_decode_in_the_short_window_as_well_as_in_the_full_one(transcriber, make_clip):
+    spans = []
+    for phrase in SHORT_PHRASES:
+        for voice in VOICES[:3]:
+            audio = read_audio_file(make_clip(phrase, voice))
+            span = speech_span(transcriber.speech_detector().update(audio, final=True))
+            spans.append((phrase, audio[span.start : span.end]))
+    short_window = [(phrase, transcriber.decode_in_short_window(speech)) for phrase, speech in spans]
+    full_windows = [(phrase, transcriber.decode_in_full_windows(speech)) for phrase, speech in spans]
+
+    assert [phrase for phrase, text in short_window if text is None] == [], "fell back to the full windows"
+    assert word_error_rate(short_window) <= word_error_rate(full_windows) + 0.04, (short_window, full_windows)
 
 
 def test_the_short_window_is_as_accurate_as_the_full_one(transcriber, clip):
