@@ -1,7 +1,7 @@
 """Post-release latency of ``dictad run`` on the real desktop rig, next to faster-whisper's batch baseline.
 
     python bench/latency.py [--model tiny.en] [--clips 20] [--idle-seconds 60] [--streaming true]
-                            [--json FILE]
+                            [--json FILE] [--keep DIR]
 
 ``--model`` is a model name or the path of a CTranslate2 Whisper model directory.
 
@@ -438,6 +438,18 @@ def check_rig_tools() -> None:
         raise SystemExit(f"rig tools missing: {', '.join(missing)} (see shared/desktop-test-rig.md, or run .ci/setup)")
 
 
+@contextlib.contextmanager
+def working_folder(kept: Path | None) -> Iterator[Path]:
+    if kept is None:
+        with tempfile.TemporaryDirectory(prefix="dictad-latency-") as scratch:
+            yield Path(scratch)
+        return
+    kept.mkdir(parents=True, exist_ok=True)
+    if any(kept.iterdir()):
+        raise SystemExit(f"--keep {kept}: the folder is not empty")
+    yield kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en", help="model name or CTranslate2 model directory")
@@ -446,12 +458,13 @@ def main() -> None:
     parser.add_argument("--streaming", choices=("true", "false"), default="true",
                         help="transcription.streaming for dictad (false: its batch path after release)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="save the raw per-clip results here")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work in DIR (new or empty) and keep it: clips, recordings, dictad's log and events")
     args = parser.parse_args()
     check_rig_tools()
     streaming = args.streaming == "true"
 
-    with tempfile.TemporaryDirectory(prefix="dictad-latency-") as scratch:
-        folder = Path(scratch)
+    with working_folder(args.keep) as folder:
         corpus = make_corpus(folder / "clips", args.clips)
         results, measured = run_on_rig(folder, corpus, args.model, streaming, args.idle_seconds)
         add_batch_baseline(results, corpus, args.model)
