@@ -96,8 +96,10 @@ class ClipResult:
     """How long ``xdotool keyup`` itself took (included in the latency)."""
     stopped_ms: float | None
     transcribed_ms: float | None
+    cleaned_ms: float | None
     injected_ms: float | None
-    """Key release to dictad's recording_stopped, transcribed and injected events, by dictad's clock."""
+    """Key release to dictad's recording_stopped, transcribed, cleaned and injected events, by
+    dictad's clock (injected comes once the user's clipboard is back, after the text appeared)."""
     transcribe_s: float | None
     from_draft: bool | None
     recorded_s: float | None
@@ -292,7 +294,8 @@ def dictate(daemon: Daemon, rig: AudioRig, window: TargetWindow, clip: Clip, ind
         text=window.text()[length_before:].strip(),
         latency_ms=None if appeared_at is None else (appeared_at - released_at) * 1000,
         keyup_ms=keyup_ms, stopped_ms=since_release_ms("recording_stopped"),
-        transcribed_ms=since_release_ms("transcribed"), injected_ms=since_release_ms("injected"),
+        transcribed_ms=since_release_ms("transcribed"), cleaned_ms=since_release_ms("cleaned"),
+        injected_ms=since_release_ms("injected"),
         transcribe_s=field_of(transcribed, "seconds"), from_draft=field_of(transcribed, "from_draft"),
         recorded_s=field_of(stopped, "seconds"), audio_file=field_of(stopped, "audio_file"),
     )
@@ -381,7 +384,8 @@ def print_clips(results: list[ClipResult]) -> None:
 def print_breakdown(results: list[ClipResult]) -> None:
     """Medians, from key release, of what dictad logged (its clock) and what the window saw."""
     parts = [("xdotool keyup returned", "keyup_ms"), ("recording_stopped", "stopped_ms"),
-             ("transcribed", "transcribed_ms"), ("injected", "injected_ms"), ("text in the window", "latency_ms")]
+             ("transcribed", "transcribed_ms"), ("cleaned", "cleaned_ms"), ("text in the window", "latency_ms"),
+             ("injected", "injected_ms")]
     medians = []
     for label, name in parts:
         values = [getattr(result, name) for result in results if getattr(result, name) is not None]

@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.transcribe import fastest  # noqa: E402
 from dictad import transcriber as transcriber_module  # noqa: E402
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
@@ -39,6 +40,7 @@ from dictad.transcriber import SAMPLE_RATE, ShortWindow, Transcriber  # noqa: E4
 from tests.rig.speech import dictation_corpus, word_error_rate  # noqa: E402
 
 BLOCK = SAMPLE_RATE // 10
+REPEATS = 2
 
 
 class RealTimeFeed:
@@ -73,23 +75,14 @@ class RealTimeFeed:
         return self.audio[: self.length].copy()
 
 
-def fastest(call, repeats: int = 2) -> tuple[str, float]:
-    best, text = float("inf"), ""
-    for _ in range(repeats):
-        started = time.perf_counter()
-        text = call()
-        best = min(best, time.perf_counter() - started)
-    return text, best
-
-
 def window_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], windows: list[ShortWindow]) -> None:
     print(f"\n{'decoding':<34}{'WER':>8}{'median ms':>11}{'max ms':>9}{'untrusted':>11}")
-    batch = [(reference, *fastest(lambda: transcriber.transcribe(audio).text)) for audio, reference in clips]
+    batch = [(reference, *fastest(lambda: transcriber.transcribe(audio).text, REPEATS)) for audio, reference in clips]
     print_window_row("batch (30 s window)", batch, "")
     for window in windows:
         with short_window(transcriber, window):
             untrusted = sum(transcriber.decode_in_short_window(audio) is None for audio, _ in clips)
-            results = [(reference, *fastest(lambda: transcriber.decode(audio))) for audio, reference in clips]
+            results = [(reference, *fastest(lambda: transcriber.decode(audio), REPEATS)) for audio, reference in clips]
         print_window_row(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s", results, str(untrusted))
 
 
