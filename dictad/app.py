@@ -1,9 +1,9 @@
 """``dictad run``: the daemon wired to the real desktop (microphone, model, hotkey, tray, socket).
 
 Start-up order matters to the user: the control socket is claimed first (a second
-``dictad run`` fails in a moment, before loading anything), then the model, then the
-microphone and hotkey; ``ready`` is logged once dictation works, with the speech models
-warmed up so the first dictation is as fast as the rest. The LLM warms up in the
+``dictad run`` fails in a moment, before loading anything), then the model and, meanwhile,
+the microphone, then the hotkey; ``ready`` is logged once dictation works, with the speech
+models warmed up so the first dictation is as fast as the rest. The LLM warms up in the
 background, and the tray owns the main thread when there is one.
 """
 

@@ -191,7 +191,7 @@ class Daemon:
         self._jobs.put((audio, stream, kept))
 
     def cancel_recording(self) -> None:
-        if self._end_recording() is not None:
+        if self._end_recording(keep_last_word=False) is not None:
             self.events.emit("cancelled")
 
     def _stop_at_cap(self) -> None:
@@ -204,11 +204,12 @@ class Daemon:
         threading.Thread(target=transcribe_while_recording, args=(self.recorder, self._stream),
                          name="dictad-streaming", daemon=True).start()
 
-    def _end_recording(self) -> tuple[np.ndarray, StreamingTranscription | None] | None:
+    def _end_recording(self, keep_last_word: bool = True) -> tuple[np.ndarray, StreamingTranscription | None] | None:
         """Stop the recorder; the audio and the dictation's streaming transcription, if any.
 
-        Release waits for the audio still buffered in the device only when the recording so
-        far ends in speech: after a pause, the text is then ready at once.
+        To keep a last word whole, release waits for the audio still on its way from the device
+        (at most a block), but only when the recording so far ends in speech: after a pause, the
+        text is then ready at once.
         """
         with self._lock:
             if not self._recording:
@@ -219,7 +220,7 @@ class Daemon:
                 self._cap_timer.cancel()
             stream, self._stream = self._stream, None
             try:
-                wait = stream is None or stream.speech_continues(self.recorder.snapshot())
+                wait = keep_last_word and (stream is None or stream.speech_continues(self.recorder.snapshot()))
                 audio = self.recorder.stop(wait_for_buffered=wait)
             finally:
                 self._refresh_state()

@@ -331,8 +331,9 @@ class Recorder:
             now = stream.time
         except sd.PortAudioError:
             now = self._heard_until + self._latency
+        # Bounded by the stream's latency and a block, should a host API's clock be off.
         self._audio_arrived.wait_for(lambda: self._heard_until >= now or self._stream is None,
-                                     timeout=self._latency + STALL_SECONDS)
+                                     timeout=self._latency + BLOCK_SECONDS)
 
     def close(self) -> None:
         """Release the microphone. A running dictation keeps what it has; :meth:`stop` returns it."""

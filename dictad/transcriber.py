@@ -56,6 +56,10 @@ SHORT_WINDOWS: dict[str, ShortWindow] = {
 third of short phrases, in windows of at least 8 s on none. The multilingual ``base``, 20 clips:
 WER 6.6% in windows of the clip + 3 s (at least 8 s) against 8.0% for the batch path, 0.66 s
 against 1.78 s per clip. Unmeasured models keep the full window."""
+COMPRESSION_RATIO_LIMIT = 2.4
+"""faster-whisper's threshold: text that compresses better than this is repeating itself."""
+EARLY_STOP_S = 1.0
+"""Text whose last timestamp is this far before the end of the audio left speech out."""
 TOKENS_PER_SECOND = 10
 TOKENS_AT_LEAST = 12
 NO_SPEECH_PROBABILITY = 0.6
