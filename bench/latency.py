@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 HOTKEY = "ctrl+alt+space"
 SHORT_PHRASES = ["Sounds good.", "Call me later.", "Thank you.", "On my way.", "Yes, please."]
-SENTENCES_PER_CLIP = [0, 1, 2, 3, 1, 4]
+SENTENCES_PER_CLIP = [0, 1, 2, 3, 1, 4, 0, 5]
 """The corpus cycles through these clip sizes; 0 is a short phrase of about a second."""
 MAX_CLIP_S = 15.0
 HOLD_AFTER_SPEECH_S = [0.30, 0.35, 0.40, 0.45, 0.50]
