@@ -202,8 +202,8 @@ class Transcriber:
 
     def decode_in_short_window(self, audio: np.ndarray) -> str | None:
         """The text from a window cut to the audio plus the model's padding; None when the model
-        has no measured padding, the audio is too long, or the text shows signs of going wrong
-        (stopping early, repeating itself)."""
+        has no measured window, the audio is too long, or the text shows signs of going wrong
+        (running on past its token budget, stopping early, repeating itself)."""
         from faster_whisper.transcribe import get_compression_ratio
 
         window = SHORT_WINDOWS.get(Path(self.config.model).name)
