@@ -1,6 +1,6 @@
 """Post-release latency of ``dictad run`` on the real desktop rig, next to faster-whisper's batch baseline.
 
-    python bench/latency.py [--model tiny.en] [--clips 20] [--idle-seconds 60] [--streaming true]
+    python bench/latency.py [--model tiny.en] [--clips 24] [--idle-seconds 60] [--streaming true]
                             [--json FILE] [--keep DIR]
 
 ``--model`` is a model name or the path of a CTranslate2 Whisper model directory.
@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,21 +42,17 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.transcribe import VOICES, fastest  # noqa: E402
+from bench.transcribe import fastest  # noqa: E402
 from dictad.transcriber import resolve_model  # noqa: E402
 from tests.rig.audio import AudioRig, running_pulseaudio  # noqa: E402
 from tests.rig.display import (  # noqa: E402
     TargetWindow, opened_target_window, running_session_bus, running_xvfb, xdotool)
-from tests.rig.speech import SENTENCES, speak, word_error_rate  # noqa: E402
+from tests.rig.speech import VOICES, dictation_corpus, wav_seconds, word_error_rate  # noqa: E402
 from tests.rig.waiting import wait_until  # noqa: E402
 
 T = TypeVar("T")
 
 HOTKEY = "ctrl+alt+space"
-SHORT_PHRASES = ["Sounds good.", "Call me later.", "Thank you.", "On my way.", "Yes, please."]
-SENTENCES_PER_CLIP = [0, 1, 2, 3, 1, 4, 0, 5]
-"""The corpus cycles through these clip sizes; 0 is a short phrase of about a second."""
-MAX_CLIP_S = 15.0
 HOLD_AFTER_SPEECH_S = [0.30, 0.35, 0.40, 0.45, 0.50]
 """How long the hotkey stays down after the clip has played, clip by clip in turn."""
 BATCH_REPEATS = 2
@@ -122,35 +117,9 @@ class Footprint:
 
 
 def make_corpus(folder: Path, count: int) -> list[Clip]:
-    """``count`` clips of about 1 to 15 s, the same every run: short phrases and 1 to 4 sentences."""
-    folder.mkdir(parents=True, exist_ok=True)
-    clips, next_sentence = [], 0
-    for index in range(count):
-        size = SENTENCES_PER_CLIP[index % len(SENTENCES_PER_CLIP)]
-        voice = VOICES[index % len(VOICES)]
-        path = folder / f"clip{index:02d}.wav"
-        if size == 0:
-            clips.append(spoken(SHORT_PHRASES[index // len(SENTENCES_PER_CLIP) % len(SHORT_PHRASES)], path, voice))
-            continue
-        sentences = [SENTENCES[(next_sentence + offset) % len(SENTENCES)] for offset in range(size)]
-        next_sentence += size
-        clip = spoken(" ".join(sentences), path, voice)
-        while clip.seconds > MAX_CLIP_S and len(sentences) > 1:
-            sentences.pop()
-            clip = spoken(" ".join(sentences), path, voice)
-        clips.append(clip)
-    return clips
-
-
-def spoken(text: str, path: Path, voice: str) -> Clip:
-    """``text`` spoken into ``path``, the speech ending (almost) where the file ends."""
-    speak(text, path, voice=voice, pad_after_s=0.05)
-    return Clip(path, text, voice, wav_seconds(path))
-
-
-def wav_seconds(path: Path) -> float:
-    with wave.open(str(path)) as audio:
-        return audio.getnframes() / audio.getframerate()
+    """``count`` clips of about 1 to 15 s, the same every run, the speech ending (almost) where the file ends."""
+    return [Clip(path, text, voice, wav_seconds(path))
+            for path, text, voice in dictation_corpus(folder, count, pad_after_s=0.05)]
 
 
 # -- the daemon ---------------------------------------------------------------------------------------
@@ -457,7 +426,7 @@ def working_folder(kept: Path | None) -> Iterator[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en", help="model name or CTranslate2 model directory")
-    parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--clips", type=int, default=24)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--streaming", choices=("true", "false"), default="true",
                         help="transcription.streaming for dictad (false: its batch path after release)")

@@ -21,9 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.transcriber import Transcriber, resolve_model  # noqa: E402
-from tests.rig.speech import SENTENCES, speak, word_error_rate  # noqa: E402
-
-VOICES = ["en-us+m3", "en-gb+f3", "en-us+f2", "en-gb-x-rp+m1"]
+from tests.rig.speech import SENTENCES, VOICES, speak, word_error_rate  # noqa: E402
 
 
 def make_corpus(folder: Path, count: int) -> list[tuple[Path, str]]:

@@ -141,8 +141,7 @@ def main() -> None:
     transcriber = Transcriber(config)
     transcriber.warm_up()
     with tempfile.TemporaryDirectory() as folder:
-        clips = [(read_audio_file(path), text) for path, text in dictation_corpus(Path(folder), args.clips,
-                                                                                  pad_after_s=0.4)]
+        clips = [(read_audio_file(path), text) for path, text, _ in dictation_corpus(Path(folder), args.clips)]
     lengths = [len(audio) / SAMPLE_RATE for audio, _ in clips]
     print(f"model {args.model}, beam {config.beam_size}, {len(clips)} clips of {min(lengths):.1f}-{max(lengths):.1f} s")
     windows = [ShortWindow(*(float(value) for value in pair.split(":"))) for pair in args.windows.split(",")]

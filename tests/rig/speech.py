@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 import pytest
@@ -31,24 +32,39 @@ SENTENCES = [
 ]
 
 
-# Very short dictations, for the 1-2 s end of a corpus.
-SHORT_PHRASES = ["Sounds good.", "Call me later.", "See you soon.", "Yes, that works."]
+SHORT_PHRASES = ["Sounds good.", "Call me later.", "Thank you.", "On my way.", "Yes, please."]
+"""Very short dictations, for the 1-2 s end of a corpus."""
 VOICES = ["en-us+m3", "en-gb+f3", "en-us+f2", "en-gb-x-rp+m1"]
+SENTENCES_PER_CLIP = [0, 1, 2, 3, 1, 4, 0, 5]
+"""A corpus cycles through these clip sizes; 0 is a short phrase of about a second."""
+LONGEST_CLIP_S = 15.0
 
 
-def dictation_corpus(folder: Path, count: int, pad_after_s: float = 0.4) -> list[tuple[Path, str]]:
-    """``count`` (clip, text) pairs from about 1 to 15 s: short phrases and one to four sentences
-    in one breath, in turn, with the voices taking turns too. The same every time."""
-    corpus = []
+def dictation_corpus(folder: Path, count: int, pad_after_s: float = 0.4) -> list[tuple[Path, str, str]]:
+    """``count`` (clip, text, voice) of about 1 to 15 s, the same every time: short phrases and one
+    to five sentences in one breath, the voices taking turns, no two clips alike."""
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus, next_sentence = [], 0
     for index in range(count):
-        sentences = index % 5
-        if sentences == 0:
-            text = SHORT_PHRASES[index // 5 % len(SHORT_PHRASES)]
-        else:
-            text = " ".join(SENTENCES[(index * 3 + offset) % len(SENTENCES)] for offset in range(sentences))
+        size = SENTENCES_PER_CLIP[index % len(SENTENCES_PER_CLIP)]
+        voice = VOICES[(index + index // len(SENTENCES_PER_CLIP)) % len(VOICES)]  # no clip twice
         path = folder / f"dictation{index:02d}.wav"
-        corpus.append((speak(text, path, voice=VOICES[index % len(VOICES)], pad_after_s=pad_after_s), text))
+        if size == 0:
+            texts = [SHORT_PHRASES[index // len(SENTENCES_PER_CLIP) % len(SHORT_PHRASES)]]
+        else:
+            texts = [SENTENCES[(next_sentence + offset) % len(SENTENCES)] for offset in range(size)]
+            next_sentence += size
+        speak(" ".join(texts), path, voice=voice, pad_after_s=pad_after_s)
+        while wav_seconds(path) > LONGEST_CLIP_S and len(texts) > 1:
+            texts.pop()
+            speak(" ".join(texts), path, voice=voice, pad_after_s=pad_after_s)
+        corpus.append((path, " ".join(texts), voice))
     return corpus
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as audio:
+        return audio.getnframes() / audio.getframerate()
 
 
 def require_tools(*names: str) -> None:
