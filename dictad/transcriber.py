@@ -60,6 +60,8 @@ COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's threshold: text that compresses better than this is repeating itself."""
 EARLY_STOP_S = 1.0
 """Text whose last timestamp is this far before the end of the audio left speech out."""
+MOST_SHORT_WINDOWS = 3
+"""A text that still ends early after this many windows is decoded by the batch path."""
 TOKENS_PER_SECOND = 10
 TOKENS_AT_LEAST = 12
 NO_SPEECH_PROBABILITY = 0.6
@@ -201,25 +203,36 @@ class Transcriber:
         return self._transcribe_in_windows(audio)[0]
 
     def decode_in_short_window(self, audio: np.ndarray) -> str | None:
-        """The text from a window cut to the audio plus the model's padding; None when the model
+        """The text from windows cut to the audio plus the model's padding; None when the model
         has no measured window, the audio is too long, or the text shows signs of going wrong
-        (running on past its token budget, stopping early, repeating itself)."""
+        (running on past its token budget, repeating itself, stopping early again and again).
+
+        Like faster-whisper's batch path, when Whisper's text ends before the audio does, the
+        rest is decoded from where its last timestamp put the end."""
         from faster_whisper.transcribe import get_compression_ratio
 
         window = SHORT_WINDOWS.get(Path(self.config.model).name)
         if window is None:
             return None
         features = self.model.feature_extractor(audio)[:, :-1]
-        frames = window.frames_for(features.shape[-1])
-        if frames > FULL_WINDOW_FRAMES:
-            return None
-        text, text_ends_s = self._decode_window(features, frames, max_tokens=token_budget(len(audio) / SAMPLE_RATE))
-        stopped_early = text_ends_s < len(audio) / SAMPLE_RATE - EARLY_STOP_S
-        if text is None or stopped_early or ends_repeating(text) or get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
-            log.debug("the short window gave %r (ending at %.2f s of %.2f s): not trusted",
-                      text, text_ends_s, len(audio) / SAMPLE_RATE)
-            return None
-        return text
+        texts: list[str] = []
+        for _ in range(MOST_SHORT_WINDOWS):
+            seconds = features.shape[-1] / FRAMES_PER_SECOND
+            frames = window.frames_for(features.shape[-1])
+            if frames > FULL_WINDOW_FRAMES:
+                return None
+            text, text_ends_s = self._decode_window(features, frames, max_tokens=token_budget(seconds))
+            if text is None or ends_repeating(text) or get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
+                log.debug("the short window gave %r: not trusted", text)
+                return None
+            texts.append(text)
+            if text_ends_s >= seconds - EARLY_STOP_S:
+                return " ".join(part for part in texts if part)
+            if text_ends_s <= 0:
+                break
+            features = features[:, round(text_ends_s * FRAMES_PER_SECOND) :]
+        log.debug("the short windows stopped early (%r): not trusted", texts)
+        return None
 
     def _decode_window(self, features: np.ndarray, frames: int, max_tokens: int) -> tuple[str | None, float]:
         """Decode ``features`` zero-padded to ``frames``, with timestamps: the text (None when it
