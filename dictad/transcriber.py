@@ -8,9 +8,9 @@ Two ways to decode. :meth:`Transcriber.transcribe` is faster-whisper's own batch
 and for ``streaming: false``. :meth:`Transcriber.decode` decodes one stretch of speech for the
 streaming path: Whisper's encoder always reads a 30-second window, and most of the time for a
 short clip goes into encoding the padding. For models in :data:`SHORT_WINDOWS` the window is
-cut to the clip plus a little padding, which bench/window.py measured to be as accurate and
-about five times faster; output that stops early or repeats itself is decoded again by the
-batch path.
+cut to the clip plus a little padding (bench/window.py, tiny.en, 24 clips of 1.6-14 s: WER 7.7%
+against 7.4% for the batch path, median 450 against 885 ms per clip); output that runs on or
+repeats itself is decoded again by the batch path.
 """
 
 from __future__ import annotations
