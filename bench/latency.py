@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.transcribe import fastest  # noqa: E402
 from dictad.transcriber import resolve_model  # noqa: E402
 from tests.rig.audio import AudioRig, running_pulseaudio  # noqa: E402
+from tests.rig.daemon import DaemonProcess  # noqa: E402
 from tests.rig.display import (  # noqa: E402
     TargetWindow, opened_target_window, running_session_bus, running_xvfb, xdotool)
 from tests.rig.speech import VOICES, dictation_corpus, wav_seconds, word_error_rate  # noqa: E402
@@ -125,23 +126,7 @@ def make_corpus(folder: Path, count: int) -> list[Clip]:
 # -- the daemon ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Daemon:
-    """A running ``dictad run`` and its --events log."""
-
-    process: subprocess.Popen[bytes]
-    events_path: Path
-    log_path: Path
-
-    def events(self) -> list[dict]:
-        if not self.events_path.exists():
-            return []
-        complete_lines = self.events_path.read_text(encoding="utf-8").split("\n")[:-1]
-        return [json.loads(line) for line in complete_lines if line.strip()]
-
-    def mark(self) -> int:
-        return len(self.events())
-
+class Daemon(DaemonProcess):
     def event(self, name: str, after: int) -> dict | None:
         return next((event for event in self.events()[after:] if event["event"] == name), None)
 
@@ -166,25 +151,13 @@ class Daemon:
         def holds_while_running() -> T:
             if self.process.poll() is not None:
                 raise RuntimeError(f"dictad exited ({self.process.returncode}) while the bench waited for {what}; "
-                                   f"its log ends:\n{self.log_tail()}")
+                                   f"its log ends:\n{self.log()}")
             return condition()
 
         try:
             return wait_until(holds_while_running, timeout, what, interval)
         except AssertionError as timed_out:
-            raise RuntimeError(f"{timed_out}; dictad's log ends:\n{self.log_tail()}") from None
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            raise RuntimeError(f"{timed_out}; dictad's log ends:\n{self.log()}") from None
 
 
 def write_config(path: Path, model: str, streaming: bool) -> Path:

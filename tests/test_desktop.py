@@ -8,16 +8,15 @@ is on a condition (an event in the daemon's --events log, the window's text).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.rig.audio import AudioRig
+from tests.rig.daemon import DaemonProcess
 from tests.rig.display import xdotool
 from tests.rig.speech import word_errors
 from tests.rig.tray import TrayMenu, tray_icon_box
@@ -31,36 +30,12 @@ KEYWORD = "kitchen"
 """A word of SPOKEN to wait for: the bundled model hears this sentence well through the rig every time."""
 
 
-@dataclass
-class RunningDaemon:
-    process: subprocess.Popen[str]
-    events_path: Path
-    log_path: Path
-
-    def events(self) -> list[dict]:
-        if not self.events_path.exists():
-            return []
-        return [json.loads(line) for line in self.events_path.read_text().splitlines() if line.strip()]
-
+class RunningDaemon(DaemonProcess):
     def wait_event(self, name: str, after: int = 0, timeout: float = 30) -> dict:
         def find() -> dict | None:
             return next((e for e in self.events()[after:] if e["event"] == name), None)
 
         return wait_until(find, timeout=timeout, what=f"the {name!r} event; daemon log:\n{self.log()}")
-
-    def mark(self) -> int:
-        return len(self.events())
-
-    def log(self) -> str:
-        return self.log_path.read_text()[-3000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def dictad(*args: str) -> subprocess.CompletedProcess[str]:
