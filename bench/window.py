@@ -1,6 +1,7 @@
 """How dictad's streaming path decodes, measured without a microphone.
 
-    python bench/window.py [--model tiny.en] [--clips 24] [--windows 1:0,1:8,2:8]
+    python bench/window.py [--model tiny.en] [--clips 24] [--windows 1:0,1:8,2:8] [--shifts 8]
+                           [--leading 0.3,0.4]
 
 Table 1, the window: Whisper's encoder reads 30 s, however short the clip. Each clip is decoded
 by faster-whisper's batch path (what ``streaming: false`` does) and by Transcriber.decode with
@@ -13,12 +14,21 @@ Table 2, streaming: each clip is fed to a StreamingTranscription in real time, 1
 with the streaming thread running as in the daemon; at the end of the clip (the speech ended
 0.4 s before) the key comes up and finish() is timed. This isolates the transcriber: the
 microphone, the hotkey and the paste are measured by bench/latency.py on the desktop rig.
+
+Table 3, the edges of the speech: a microphone gives each clip after some pre-roll and with some
+silence after it, and tiny.en's text changes with a shift of a few milliseconds (one draw of WER
+over 24 clips moved between 5.9% and 9.2% with the silence before them). So each clip is
+decoded ``--shifts`` times, after 0.2-0.6 s and before 0.1-0.3 s of silence (the same draws on
+every row): by the batch path, and as dictad decodes it with each ``--leading`` silence kept before
+the speech: the speech span decoded once (as release does with no draft), and streamed (each
+100 ms block given to a StreamingTranscription at once, every draft decoded before the next block).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import random
 import statistics
 import sys
 import tempfile
@@ -32,10 +42,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.transcribe import fastest  # noqa: E402
+from dictad import streaming as streaming_module  # noqa: E402
 from dictad import transcriber as transcriber_module  # noqa: E402
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
-from dictad.streaming import StreamingTranscription, transcribe_while_recording  # noqa: E402
+from dictad.streaming import StreamingTranscription, speech_span, transcribe_while_recording  # noqa: E402
 from dictad.transcriber import SAMPLE_RATE, ShortWindow, Transcriber  # noqa: E402
 from tests.rig.speech import dictation_corpus, word_error_rate  # noqa: E402
 
@@ -128,12 +139,56 @@ def streaming_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]
           f"ready at release (draft used) {from_draft}/{len(clips)}")
 
 
+def edges_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], shifts: int,
+                leading: list[float]) -> None:
+    draws = random.Random(0)
+    shifted = [(np.concatenate([silence(draws.uniform(0.2, 0.6)), audio, silence(draws.uniform(0.1, 0.3))]), reference)
+               for audio, reference in clips for _ in range(shifts)]
+    print(f"\n{len(shifted)} shifted clips{'':<20}{'WER':>8}")
+    print(f"{'batch':<40}{word_error_rate([(r, transcriber.transcribe(a).text) for a, r in shifted]):>8.1%}")
+    for seconds in leading:
+        with constant(streaming_module, "LEADING_SILENCE_S", seconds):
+            once = word_error_rate([(r, decode_speech_span(transcriber, a)) for a, r in shifted])
+            streamed = word_error_rate([(r, stream_at_once(transcriber, a)) for a, r in shifted])
+        print(f"{f'{seconds:g} s before the speech, decoded once':<40}{once:>8.1%}")
+        print(f"{f'{seconds:g} s before the speech, streamed':<40}{streamed:>8.1%}")
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * SAMPLE_RATE), np.float32)
+
+
+@contextlib.contextmanager
+def constant(module: object, name: str, value: float) -> Iterator[None]:
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
+def decode_speech_span(transcriber: Transcriber, audio: np.ndarray) -> str:
+    span = speech_span(transcriber.speech_detector().update(audio, final=True))
+    return "" if span is None else transcriber.decode(audio[span.start : span.end])
+
+
+def stream_at_once(transcriber: Transcriber, audio: np.ndarray) -> str:
+    stream = StreamingTranscription(transcriber)
+    for end in range(BLOCK, len(audio) + 1, BLOCK):
+        stream.update(audio[:end])
+    return stream.finish(audio).text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--clips", type=int, default=24)
     parser.add_argument("--windows", default="1:0,2:0,1:8,2:8",
                         help="comma-separated padding:shortest window lengths, in seconds")
+    parser.add_argument("--shifts", type=int, default=8, help="shifted copies of each clip in table 3")
+    parser.add_argument("--leading", default=str(streaming_module.LEADING_SILENCE_S),
+                        help="comma-separated silences kept before the speech in table 3, in seconds")
     args = parser.parse_args()
 
     defaults = load_config().transcription
@@ -147,6 +202,7 @@ def main() -> None:
     windows = [ShortWindow(*(float(value) for value in pair.split(":"))) for pair in args.windows.split(",")]
     window_table(transcriber, clips, windows)
     streaming_table(transcriber, clips)
+    edges_table(transcriber, clips, args.shifts, [float(value) for value in args.leading.split(",")])
 
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ def speak(text: str, path: Path, voice: str = "en-us+m3", words_per_minute: int 
     require_tools("espeak-ng", "sox")
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path),
+    # -D: no dither, so the same text and voice always give the same file (sox's random dither
+    # alone flipped words in tiny.en's output from one run of a benchmark to the next).
+    subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path),
                     "pad", str(pad_before_s), str(pad_after_s)], check=True)
     raw.unlink()
     return path
