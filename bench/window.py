@@ -48,7 +48,7 @@ from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.streaming import StreamingTranscription, speech_span, transcribe_while_recording  # noqa: E402
 from dictad.transcriber import SAMPLE_RATE, ShortWindow, Transcriber  # noqa: E402
-from tests.rig.speech import dictation_corpus, word_error_rate  # noqa: E402
+from tests.rig.speech import dictation_corpus, silence, word_error_rate  # noqa: E402
 
 BLOCK = SAMPLE_RATE // 10
 REPEATS = 2
@@ -152,10 +152,6 @@ def edges_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], s
             streamed = word_error_rate([(r, stream_at_once(transcriber, a)) for a, r in shifted])
         print(f"{f'{seconds:g} s before the speech, decoded once':<40}{once:>8.1%}")
         print(f"{f'{seconds:g} s before the speech, streamed':<40}{streamed:>8.1%}")
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(round(seconds * SAMPLE_RATE), np.float32)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from dictad.audio_file import read_audio_file
 from dictad.streaming import StreamingTranscription, speech_span
 from dictad.transcriber import SAMPLE_RATE, ends_repeating
 from dictad.vad import VAD_WINDOW, SpeechDetector
-from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, word_error_rate
+from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, word_error_rate
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +65,6 @@ class HeldDecoder(CountingDecoder):
 
     def let_go(self) -> None:
         self._gate.set()
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
 
 
 def record(stream: StreamingTranscription, audio: np.ndarray) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -72,6 +73,11 @@ def require_tools(*names: str) -> None:
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
         pytest.skip(f"rig tools missing: {', '.join(missing)} (run .ci/run to install them)")
+
+
+def silence(seconds: float) -> np.ndarray:
+    """``seconds`` of digital silence at 16 kHz, float32, as dictad's recorder gives it."""
+    return np.zeros(round(seconds * 16000), np.float32)
 
 
 def speak(text: str, path: Path, voice: str = "en-us+m3", words_per_minute: int = 165,
