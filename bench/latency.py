@@ -127,9 +127,6 @@ def make_corpus(folder: Path, count: int) -> list[Clip]:
 
 
 class Daemon(DaemonProcess):
-    def event(self, name: str, after: int) -> dict | None:
-        return next((event for event in self.events()[after:] if event["event"] == name), None)
-
     def finished(self, after: int) -> dict | None:
         """The last event of the dictation begun after ``after`` (injected, discarded or error), once the
         daemon is done with it: neither recording nor working, so its audio has been kept too.
@@ -424,8 +421,8 @@ def main() -> None:
     print_breakdown(results)
     print(f"targets are for the default model (tiny.en); p95 by nearest rank over {len(results)} clips")
     print_summary(summary_rows(results, measured))
-    print("one run's WER is one draw: tiny.en's text changes with a few ms more or less pre-roll, and batch on "
-          "24 files moved between 5.9% and 9.2% with it; bench/window.py compares WERs over shifted copies")
+    print("one run's WER is one draw: tiny.en's text changes with a few ms more or less pre-roll; "
+          "bench/window.py compares WERs over shifted copies of each clip")
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "streaming": streaming, "footprint": asdict(measured),
                                          "clips": [asdict(result) for result in results]}, indent=2))

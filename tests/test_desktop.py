@@ -32,10 +32,8 @@ KEYWORD = "kitchen"
 
 class RunningDaemon(DaemonProcess):
     def wait_event(self, name: str, after: int = 0, timeout: float = 30) -> dict:
-        def find() -> dict | None:
-            return next((e for e in self.events()[after:] if e["event"] == name), None)
-
-        return wait_until(find, timeout=timeout, what=f"the {name!r} event; daemon log:\n{self.log()}")
+        return wait_until(lambda: self.event(name, after), timeout=timeout,
+                          what=f"the {name!r} event; daemon log:\n{self.log()}")
 
 
 def dictad(*args: str) -> subprocess.CompletedProcess[str]:
