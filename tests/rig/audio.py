@@ -164,7 +164,7 @@ def microphone_48k(audio_rig: AudioRig) -> Iterator[Microphone]:
         wait_until(lambda: _load_jack_sink() or jackd.poll() is not None, STARTUP_TIMEOUT_S,
                    "PulseAudio to connect to the JACK server")
         if jackd.poll() is not None:
-            pytest.fail(f"jackd exited at start: {log_path.read_text()[-2000:]}")
+            pytest.fail(f"jackd exited at start: {log_path.read_text()[-2000:]}{_full_registry_hint(log_path)}")
         audio_rig.alsa_config.write_text(ALSA_THROUGH_PULSE + MIC_48K_ALSA)
         reinitialize_portaudio()
         yield Microphone(device="mic48", sink="virt48")
@@ -173,10 +173,34 @@ def microphone_48k(audio_rig: AudioRig) -> Iterator[Microphone]:
         # PortAudio after jackd is gone aborts the whole process.
         sd._terminate()
         audio_rig.alsa_config.write_text(ALSA_THROUGH_PULSE)
-        subprocess.run(["pactl", "unload-module", "module-jack-sink"], capture_output=True)
+        _stop_jack(jackd)
+        sd._initialize()
+
+
+def _stop_jack(jackd: subprocess.Popen[bytes]) -> None:
+    """Unload the PulseAudio sink, then stop the JACK server.
+
+    jackd lets the sink's client go a moment after PulseAudio has unloaded it. Stopped before
+    that, it waits 5 s for the client, dies of SIGPIPE and stays in JACK's registry of servers,
+    which holds 8: a few test runs later, every start fails with "Too many servers already active".
+    """
+    subprocess.run(["pactl", "unload-module", "module-jack-sink"], capture_output=True)
+    try:
+        wait_until(lambda: "virt48:" not in _jack_ports(), STARTUP_TIMEOUT_S, "JACK to let the PulseAudio sink go")
+    finally:
         jackd.terminate()
         jackd.wait(timeout=10)
-        sd._initialize()
+
+
+def _full_registry_hint(log_path: Path) -> str:
+    if "Too many servers" not in log_path.read_text():
+        return ""
+    return ("\nJACK's registry of servers is full of servers that died without leaving it: "
+            "with no jackd running, remove /dev/shm/jack-shm-registry")
+
+
+def _jack_ports() -> str:
+    return subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout
 
 
 def _load_jack_sink() -> bool:
