@@ -15,6 +15,7 @@ require_tray_host() has found a display with a tray on it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -115,6 +116,7 @@ def _import_gtk_backend() -> Any:
         raise TrayUnavailable("PyGObject is not installed (pip install 'dictad[tray]')") from missing
     try:
         gi.require_version("Gdk", "3.0")
+        gi.require_version("GdkX11", "3.0")
         gi.require_version("Gtk", "3.0")
     except ValueError as missing:
         raise TrayUnavailable(f"GTK 3 is not installed (apt install gir1.2-gtk-3.0): {missing}") from missing
@@ -205,7 +207,8 @@ class Tray:
             icon.visible = True
             self._glib.idle_add(self._call_unless_stopping, on_ready)
 
-        self._icon.run(setup=setup)
+        with _x_errors_ignored():
+            self._icon.run(setup=setup)
 
     def stop(self) -> None:
         """End run(). Safe from any thread; before run(), makes run() return at once. Never raises."""
@@ -289,6 +292,21 @@ class Tray:
                 self.notify(f"{action} failed: {failure}")
 
         return run_action
+
+
+@contextlib.contextmanager
+def _x_errors_ignored() -> Iterator[None]:
+    """X errors are ignored while the block runs. GTK ends the whole process on one it has not
+    trapped, and a panel that restarts destroys the icon's window before GTK hears of it: the
+    next tooltip or menu then asks about a window that is gone. The tray is only a view."""
+    from gi.repository import Gdk
+
+    display = Gdk.Display.get_default()
+    display.error_trap_push()
+    try:
+        yield
+    finally:
+        display.error_trap_pop_ignored()
 
 
 def _send_notification(app_name: str, message: str) -> None:

@@ -7,16 +7,19 @@ second thread with xdotool and screenshots, and the fake daemon below records th
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 from PIL import ImageChops
 
 from dictad.tray import STATES, Tray, TrayUnavailable, load_icon, shorten, tooltip
-from tests.rig.display import xdotool
+from tests.rig.display import running_tray_host, xdotool
 from tests.rig.waiting import wait_until
 from tests.rig.tray import TrayMenu, notification_popups, settled_pixels, tray_icon_box
 
@@ -229,3 +232,28 @@ def test_a_menu_action_that_fails_says_why(desktop, notification_daemon, caplog)
         run_tray(tray, reload_config)
     assert "reload config failed" in caplog.text
     assert "unknown key 'cleanp'" in caplog.text
+
+
+@pytest.mark.slow
+def test_the_icon_comes_back_after_a_panel_restart(desktop, tray_host) -> None:
+    daemon = FakeDaemon()
+    tray = Tray(daemon, name="dictad-restart")
+
+    def restart_the_panel() -> None:
+        tray_icon_box("dictad-restart")
+        tray_host.kill()
+        tray_host.wait()
+        tray.show("recording", "1 s")
+        with running_tray_host():
+            settled_pixels(tray_icon_box("dictad-restart"), what="the icon in the new panel")
+
+    run_tray(tray, restart_the_panel)
+
+
+@pytest.mark.slow
+def test_an_x_error_in_the_tray_does_not_end_the_daemon(desktop) -> None:
+    # GTK ends the whole process on an X error it has not trapped: in a child process, so that
+    # the test fails rather than ending the test run.
+    child = subprocess.run([sys.executable, "-m", "tests.rig.tray_meets_x_error"], cwd=Path(__file__).parents[1],
+                           capture_output=True, text=True, timeout=60)
+    assert (child.returncode, child.stdout.strip()) == (0, "stopped"), child.stderr

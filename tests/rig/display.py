@@ -171,9 +171,9 @@ def _tray_selection_owned() -> bool:
         return display.get_selection_owner(tray) != 0
 
 
-@pytest.fixture
-def tray_host(x_display: str) -> Iterator[subprocess.Popen]:
-    """A system tray (trayer, top right of the 1280x800 screen), for this test only."""
+@contextlib.contextmanager
+def running_tray_host() -> Iterator[subprocess.Popen]:
+    """A system tray (trayer, top right of the 1280x800 screen) on DISPLAY while the block runs."""
     require_tools("trayer")
     process = subprocess.Popen(["trayer", *TRAYER_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -181,6 +181,13 @@ def tray_host(x_display: str) -> Iterator[subprocess.Popen]:
         yield process
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def tray_host(x_display: str) -> Iterator[subprocess.Popen]:
+    """A system tray for this test only."""
+    with running_tray_host() as process:
+        yield process
 
 
 @dataclass
