@@ -26,6 +26,7 @@ import pytest
 import sounddevice as sd
 
 from tests.rig.environment import environment
+from tests.rig.processes import dying_with_this_process
 from tests.rig.speech import require_tools
 from tests.rig.waiting import wait_until
 
@@ -46,14 +47,6 @@ def reinitialize_portaudio() -> None:
     """Make PortAudio read ALSA's configuration and list the devices again."""
     sd._terminate()
     sd._initialize()
-
-
-def dying_with_this_process(command: list[str]) -> list[str]:
-    """``command`` made to receive SIGTERM when the test process dies, even by a crash that skips
-    fixture teardown (util-linux's setpriv; without it, a crash leaves the server running)."""
-    if shutil.which("setpriv") is None:
-        return command
-    return ["setpriv", "--pdeathsig", "TERM", *command]
 
 
 @dataclass(frozen=True)

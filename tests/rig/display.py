@@ -29,6 +29,7 @@ import pytest
 from Xlib.display import Display
 
 from tests.rig.environment import environment
+from tests.rig.processes import dying_with_this_process
 from tests.rig.speech import require_tools
 from tests.rig.waiting import wait_until
 
@@ -93,8 +94,8 @@ def running_xvfb() -> Iterator[str]:
     while it runs; yields DISPLAY."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
-         "-noreset"],
+        dying_with_this_process(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
+                                 "-nolisten", "tcp", "-noreset"]),
         pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     os.close(write_end)
@@ -119,8 +120,9 @@ def x_display() -> Iterator[str]:
 
 @contextlib.contextmanager
 def running_session_bus() -> Iterator[str]:
-    """A private D-Bus session bus, with DBUS_SESSION_BUS_ADDRESS set to it while it runs; yields the address."""
-    output = subprocess.run(["dbus-launch", "--sh-syntax"], capture_output=True, text=True,
+    """A private D-Bus session bus, with DBUS_SESSION_BUS_ADDRESS set to it while it runs; yields the address.
+    It ends with the X server on DISPLAY, if not before."""
+    output = subprocess.run(["dbus-launch", "--sh-syntax", "--exit-with-x11"], capture_output=True, text=True,
                             check=True, timeout=10).stdout
     address = re.search(r"DBUS_SESSION_BUS_ADDRESS='([^']+)'", output).group(1)
     pid = int(re.search(r"DBUS_SESSION_BUS_PID=(\d+)", output).group(1))
@@ -132,7 +134,7 @@ def running_session_bus() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def session_bus() -> Iterator[str]:
+def session_bus(x_display: str) -> Iterator[str]:
     """A private D-Bus session bus; yields its address."""
     require_tools("dbus-launch")
     with running_session_bus() as address:
