@@ -17,7 +17,7 @@ import pytest
 
 from tests.rig.audio import AudioRig
 from tests.rig.daemon import DaemonProcess
-from tests.rig.display import xdotool
+from tests.rig.display import TargetWindow, xdotool
 from tests.rig.speech import word_errors
 from tests.rig.tray import TrayMenu, tray_icon_box
 from tests.rig.waiting import wait_until
@@ -85,11 +85,17 @@ def hold_and_speak(daemon: RunningDaemon, rig: AudioRig, clip: Path) -> int:
     return mark
 
 
-def delivered(daemon, target_window, mark: int) -> tuple[dict, str]:
-    """The ``injected`` event after ``mark``, and the window's text once all of it has arrived:
-    typed keys reach the window a moment after dictad has sent the last one."""
-    injected = daemon.wait_event("injected", after=mark)
-    return injected, target_window.wait_for_text(lambda text: len(text) >= injected["chars"], timeout=20)
+def delivered(daemon: RunningDaemon, target_window: TargetWindow, mark: int, dictations: int = 1) -> tuple[dict, str]:
+    """The last ``injected`` event once ``dictations`` dictations after ``mark`` are delivered, and
+    the window's text once all their characters are in it: typed keys reach the window a moment
+    after dictad has sent the last one."""
+    def injected() -> list[dict]:
+        return [event for event in daemon.events()[mark:] if event["event"] == "injected"]
+
+    events = wait_until(lambda: found if len(found := injected()) >= dictations else None, timeout=30,
+                        what=f"{dictations} dictation(s) to be delivered")
+    characters = sum(event["chars"] for event in events)
+    return events[-1], target_window.wait_for_text(lambda text: len(text) >= characters, timeout=20)
 
 
 def assert_close(reference: str, text: str, max_error_rate: float = 0.35) -> None:
@@ -180,8 +186,8 @@ def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, a
     daemon.wait_event("recording_stopped", after=mark)
     assert "injected" not in [event["event"] for event in daemon.events()[mark:]], "pressed again too late"
     hold_and_speak(daemon, audio_rig, make_clip(second))
-    text = target_window.wait_for_text(lambda text: "garden" in text.lower() and "kitchen" in text.lower(), timeout=30)
-    assert text.lower().index("kitchen") < text.lower().index("garden")
+    text = delivered(daemon, target_window, mark, dictations=2)[1].lower()
+    assert "kitchen" in text and "garden" in text and text.index("kitchen") < text.index("garden")
     assert [event["event"] for event in daemon.events()[mark:]].count("injected") == 2
 
 
