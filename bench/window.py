@@ -27,15 +27,14 @@ the speech: the speech span decoded once (as release does with no draft), and st
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 
@@ -91,7 +90,7 @@ def window_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], 
     batch = [(reference, *fastest(lambda: transcriber.transcribe(audio).text, REPEATS)) for audio, reference in clips]
     print_window_row("batch (30 s window)", batch, "")
     for window in windows:
-        with short_window(transcriber, window):
+        with patch.dict(transcriber_module.SHORT_WINDOWS, {transcriber.config.model: window}):
             untrusted = sum(transcriber.decode_in_short_window(audio) is None for audio, _ in clips)
             results = [(reference, *fastest(lambda: transcriber.decode(audio), REPEATS)) for audio, reference in clips]
         print_window_row(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s", results, str(untrusted))
@@ -101,21 +100,6 @@ def print_window_row(name: str, results: list[tuple[str, str, float]], untrusted
     times = [seconds for _, _, seconds in results]
     print(f"{name:<34}{word_error_rate([(r, text) for r, text, _ in results]):>8.1%}"
           f"{statistics.median(times) * 1000:>11.0f}{max(times) * 1000:>9.0f}{untrusted:>11}")
-
-
-@contextlib.contextmanager
-def short_window(transcriber: Transcriber, window: ShortWindow) -> Iterator[None]:
-    """Decode ``transcriber``'s model with ``window`` for a while."""
-    model = transcriber.config.model
-    saved = transcriber_module.SHORT_WINDOWS.get(model)
-    transcriber_module.SHORT_WINDOWS[model] = window
-    try:
-        yield
-    finally:
-        if saved is None:
-            del transcriber_module.SHORT_WINDOWS[model]
-        else:
-            transcriber_module.SHORT_WINDOWS[model] = saved
 
 
 def streaming_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]]) -> None:
@@ -147,21 +131,11 @@ def edges_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]], s
     print(f"\n{len(shifted)} shifted clips{'':<20}{'WER':>8}")
     print(f"{'batch':<40}{word_error_rate([(r, transcriber.transcribe(a).text) for a, r in shifted]):>8.1%}")
     for seconds in leading:
-        with constant(streaming_module, "LEADING_SILENCE_S", seconds):
+        with patch.object(streaming_module, "LEADING_SILENCE_S", seconds):
             once = word_error_rate([(r, decode_speech_span(transcriber, a)) for a, r in shifted])
             streamed = word_error_rate([(r, stream_at_once(transcriber, a)) for a, r in shifted])
         print(f"{f'{seconds:g} s before the speech, decoded once':<40}{once:>8.1%}")
         print(f"{f'{seconds:g} s before the speech, streamed':<40}{streamed:>8.1%}")
-
-
-@contextlib.contextmanager
-def constant(module: object, name: str, value: float) -> Iterator[None]:
-    saved = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, saved)
 
 
 def decode_speech_span(transcriber: Transcriber, audio: np.ndarray) -> str:
