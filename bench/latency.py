@@ -140,9 +140,6 @@ class Daemon(DaemonProcess):
             return None
         return next((event for event in ends if event.get("reason") != "too_short"), ends[0])
 
-    def count(self, name: str, after: int) -> int:
-        return sum(event["event"] == name for event in self.events()[after:])
-
     def wait_for(self, condition: Callable[[], T], timeout: float, what: str, interval: float = 0.02) -> T:
         """Wait until ``condition`` holds; fails with dictad's log when it times out or dictad exits."""
         def holds_while_running() -> T:
@@ -229,7 +226,7 @@ def dictate(daemon: Daemon, rig: AudioRig, window: TargetWindow, clip: Clip, ind
         index=index, seconds=clip.seconds, voice=clip.voice, reference=clip.text, hold_after_s=hold_after_s,
         outcome=outcome["event"] + (f" ({outcome.get('reason') or outcome.get('message')})"
                                     if outcome["event"] != "injected" else ""),
-        spurious_recordings=daemon.count("recording_started", mark) - 1,
+        spurious_recordings=len(daemon.events_named("recording_started", mark)) - 1,
         text=window.text()[length_before:].strip(),
         latency_ms=None if appeared_at is None else (appeared_at - released_at) * 1000,
         keyup_ms=keyup_ms, stopped_ms=since_release_ms("recording_stopped"),

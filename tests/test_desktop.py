@@ -89,11 +89,11 @@ def delivered(daemon: RunningDaemon, target_window: TargetWindow, mark: int, dic
     """The last ``injected`` event once ``dictations`` dictations after ``mark`` are delivered, and
     the window's text once all their characters are in it: typed keys reach the window a moment
     after dictad has sent the last one."""
-    def injected() -> list[dict]:
-        return [event for event in daemon.events()[mark:] if event["event"] == "injected"]
+    def all_delivered() -> list[dict] | None:
+        injected = daemon.events_named("injected", mark)
+        return injected if len(injected) >= dictations else None
 
-    events = wait_until(lambda: found if len(found := injected()) >= dictations else None, timeout=30,
-                        what=f"{dictations} dictation(s) to be delivered")
+    events = wait_until(all_delivered, timeout=30, what=f"{dictations} dictation(s) to be delivered")
     characters = sum(event["chars"] for event in events)
     return events[-1], target_window.wait_for_text(lambda text: len(text) >= characters, timeout=20)
 
@@ -154,8 +154,7 @@ def test_toggle_mode_cancel_and_a_too_short_press(start_daemon, audio_rig, targe
     mark = start_recording(daemon, "key")
     xdotool("key", HOTKEY)
     assert daemon.wait_event("discarded", after=mark)["reason"] == "too_short"
-    names = [event["event"] for event in daemon.events()[mark:]]
-    assert "injected" not in names
+    assert not daemon.events_named("injected", mark)
     assert "Escape" not in target_window.text()
 
 
@@ -184,11 +183,11 @@ def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, a
     first, second = "The first note is about the kitchen.", "The second note is about the garden."  # words it hears well
     mark = hold_and_speak(daemon, audio_rig, make_clip(first))
     daemon.wait_event("recording_stopped", after=mark)
-    assert "injected" not in [event["event"] for event in daemon.events()[mark:]], "pressed again too late"
+    assert not daemon.events_named("injected", mark), "pressed again too late"
     hold_and_speak(daemon, audio_rig, make_clip(second))
     text = delivered(daemon, target_window, mark, dictations=2)[1].lower()
     assert "kitchen" in text and "garden" in text and text.index("kitchen") < text.index("garden")
-    assert [event["event"] for event in daemon.events()[mark:]].count("injected") == 2
+    assert len(daemon.events_named("injected", mark)) == 2
 
 
 def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_rig, target_window,  # noqa: F811

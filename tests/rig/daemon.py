@@ -23,9 +23,13 @@ class DaemonProcess:
         complete_lines = self.events_path.read_text(encoding="utf-8").split("\n")[:-1]
         return [json.loads(line) for line in complete_lines if line.strip()]
 
+    def events_named(self, name: str, after: int = 0) -> list[dict]:
+        """The ``name`` events after the first ``after`` events."""
+        return [event for event in self.events()[after:] if event["event"] == name]
+
     def event(self, name: str, after: int = 0) -> dict | None:
         """The first ``name`` event after the first ``after`` events, if it has come."""
-        return next((event for event in self.events()[after:] if event["event"] == name), None)
+        return next(iter(self.events_named(name, after)), None)
 
     def mark(self) -> int:
         """How many events there are so far: pass it as ``after`` to look only at later ones."""
