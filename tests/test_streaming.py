@@ -15,7 +15,7 @@ import pytest
 from faster_whisper.vad import get_vad_model
 
 from dictad.audio_file import read_audio_file
-from dictad.streaming import StreamingTranscription, speech_span
+from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span
 from dictad.transcriber import SAMPLE_RATE, ends_repeating
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, word_error_rate
@@ -87,7 +87,9 @@ def clip(make_clip):
 
 
 def test_released_after_a_pause_the_text_is_already_there(decoder, clip):
-    audio = np.concatenate([clip(SENTENCES[0]), silence(0.5)])
+    # A sentence tiny.en hears right in every window: "report by Friday" (SENTENCES[0]) comes out
+    # as "report on my Friday" from the batch path too.
+    audio = np.concatenate([clip(SENTENCES[2]), silence(0.5)])
     stream = StreamingTranscription(decoder)
     record(stream, audio)
     decodes_while_recording = len(decoder.decoded_seconds)
@@ -96,7 +98,7 @@ def test_released_after_a_pause_the_text_is_already_there(decoder, clip):
 
     assert result.from_draft
     assert len(decoder.decoded_seconds) == decodes_while_recording, "release decoded again"
-    assert word_error_rate([(SENTENCES[0], result.text)]) <= 0.2, result.text
+    assert word_error_rate([(SENTENCES[2], result.text)]) <= 0.2, result.text
 
 
 def test_released_mid_sentence_the_rest_is_decoded_and_nothing_is_lost(decoder, clip, transcriber):
@@ -113,15 +115,16 @@ def test_released_mid_sentence_the_rest_is_decoded_and_nothing_is_lost(decoder, 
 
 
 def test_streaming_gives_what_a_decode_at_release_gives(decoder, clip, transcriber):
-    pairs_streamed, pairs_at_release = [], []
+    pairs_streamed, pairs_at_release, pairs_batch = [], [], []
     for text, voice in zip(SENTENCES[:6], ["en-us+m3", "en-gb+f3", "en-us+f2"] * 2):
         audio = np.concatenate([clip(text, voice), silence(0.4)])
         stream = StreamingTranscription(decoder)
         record(stream, audio)
         pairs_streamed.append((text, stream.finish(audio).text))
         pairs_at_release.append((text, StreamingTranscription(decoder).finish(audio).text))
+        pairs_batch.append((text, transcriber.transcribe(audio).text))
     assert pairs_streamed == pairs_at_release
-    assert word_error_rate(pairs_streamed) <= 0.15, pairs_streamed
+    assert word_error_rate(pairs_streamed) <= word_error_rate(pairs_batch) + 0.02, (pairs_streamed, pairs_batch)
 
 
 def test_release_never_waits_for_a_draft_of_audio_it_does_not_need(transcriber, clip):
@@ -165,14 +168,16 @@ def test_release_during_the_draft_of_its_own_audio_uses_that_draft(transcriber, 
 
 
 def test_a_long_dictation_is_committed_at_pauses_and_only_the_last_phrase_is_left(decoder, clip):
-    first, second = SENTENCES[15], SENTENCES[3]
-    audio = np.concatenate([clip(first), silence(0.6), clip(second), silence(0.5)])
+    before, after, last = SENTENCES[15], SENTENCES[12], SENTENCES[3]
+    first = f"{before} {after}"
+    audio = np.concatenate([clip(before), silence(0.6), clip(after), silence(0.6), clip(last), silence(0.5)])
+    assert len(clip(before)) < COMMIT_AFTER_S * SAMPLE_RATE < len(clip(before)) + len(clip(after))
     stream = StreamingTranscription(decoder)
     record(stream, audio)
     text = stream.finish(audio).text
 
-    assert decoder.decoded_seconds[-1] < len(clip(second)) / SAMPLE_RATE + 1.0, "the last decode was not of the last phrase"
-    assert word_error_rate([(f"{first} {second}", text)]) <= 0.1, text
+    assert decoder.decoded_seconds[-1] < len(clip(last)) / SAMPLE_RATE + 1.0, "the last decode was not of the last phrase"
+    assert word_error_rate([(f"{first} {last}", text)]) <= 0.1, text
 
 
 @pytest.mark.parametrize("audio", [
