@@ -53,9 +53,10 @@ SHORT_WINDOWS: dict[str, ShortWindow] = {
 """Models that decode as well from a cut window as from the full one, measured by bench/window.py
 (a model directory is known by its folder name). tiny.en in windows of 3 s ran on into loops on a
 third of short phrases, in windows of at least 8 s on none. Over 24 clips each shifted 8 ways
-(two draws of shifts; batch 8.79% and 8.97%), tiny.en's speech spans decoded in windows of at
-least 8 s had a WER of 9.99% and 9.22%, of at least 12 s 8.29% and 8.29%, of at least 16 s 8.20%
-and 8.26%; encoding 8 s takes 49 ms, 12 s 81 ms, 16 s 123 ms, 30 s 436 ms. The multilingual
+(three draws of shifts; batch 8.79%, 8.97%, 7.6%), tiny.en's speech spans decoded in windows of
+at least 8 s had a WER of 9.99%, 9.22%, 7.4%, of at least 12 s 8.29%, 8.29%, 8.3%, of at least
+16 s 8.20%, 8.26%, 7.5%: one draw is not enough to choose by. Encoding 8 s takes 49 ms, 12 s
+81 ms, 16 s 123 ms, 30 s 436 ms. The multilingual
 ``base``, 20 clips as generated (not shifted): WER 6.6% in windows of the clip + 3 s (at least
 8 s) against 8.0% for the batch path, 0.66 s against 1.78 s per clip. Unmeasured models keep the
 full window."""
