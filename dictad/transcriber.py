@@ -56,10 +56,9 @@ third of short phrases, in windows of at least 8 s on none. Over 24 clips each s
 (three draws of shifts; batch 8.79%, 8.97%, 7.6%), tiny.en's speech spans decoded in windows of
 at least 8 s had a WER of 9.99%, 9.22%, 7.4%, of at least 12 s 8.29%, 8.29%, 8.3%, of at least
 16 s 8.20%, 8.26%, 7.5%: one draw is not enough to choose by. Encoding 8 s takes 49 ms, 12 s
-81 ms, 16 s 123 ms, 30 s 436 ms. The multilingual
-``base``, 20 clips as generated (not shifted): WER 6.6% in windows of the clip + 3 s (at least
-8 s) against 8.0% for the batch path, 0.66 s against 1.78 s per clip. Unmeasured models keep the
-full window."""
+81 ms, 16 s 123 ms, 30 s 436 ms. The multilingual ``base``, 20 clips as generated (not shifted):
+WER 6.6% in windows of the clip + 3 s (at least 8 s) against 8.0% for the batch path, 0.66 s
+against 1.78 s per clip. Unmeasured models keep the full window."""
 COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's threshold: text that compresses better than this is repeating itself."""
 EARLY_STOP_S = 1.0
