@@ -98,6 +98,9 @@ class ClipResult:
     dictad's clock (injected comes once the user's clipboard is back, after the text appeared)."""
     transcribe_s: float | None
     from_draft: bool | None
+    pieces: int | None
+    """Stretches of speech decoded apart: 1 means release had the whole dictation to decode, or
+    waited for its draft."""
     recorded_s: float | None
     audio_file: str | None
     batch_ms: float | None = None
@@ -233,6 +236,7 @@ def dictate(daemon: Daemon, rig: AudioRig, window: TargetWindow, clip: Clip, ind
         transcribed_ms=since_release_ms("transcribed"), cleaned_ms=since_release_ms("cleaned"),
         injected_ms=since_release_ms("injected"),
         transcribe_s=field_of(transcribed, "seconds"), from_draft=field_of(transcribed, "from_draft"),
+        pieces=field_of(transcribed, "pieces"),
         recorded_s=field_of(stopped, "seconds"), audio_file=field_of(stopped, "audio_file"),
     )
 
@@ -307,14 +311,15 @@ def number(value: float | None, digits: int = 0) -> str:
 
 
 def print_clips(results: list[ClipResult]) -> None:
-    print(f"{'clip':>4}{'s':>6}{'release->text ms':>18}{'batch ms':>10}{'ratio':>7}{'draft':>7}  dictad text")
+    print(f"{'clip':>4}{'s':>6}{'release->text ms':>18}{'batch ms':>10}{'ratio':>7}{'draft':>7}{'pieces':>7}"
+          "  dictad text")
     for result in results:
         ratio = (result.latency_ms / result.batch_ms
                  if result.latency_ms is not None and result.batch_ms else None)
         draft = "-" if result.from_draft is None else ("yes" if result.from_draft else "no")
         text = result.text if result.outcome == "injected" else f"<{result.outcome}>"
         print(f"{result.index + 1:>4}{result.seconds:>6.1f}{number(result.latency_ms):>18}"
-              f"{number(result.batch_ms):>10}{number(ratio, 2):>7}{draft:>7}  {text[:60]}")
+              f"{number(result.batch_ms):>10}{number(ratio, 2):>7}{draft:>7}{number(result.pieces):>7}  {text[:60]}")
 
 
 def print_breakdown(results: list[ClipResult]) -> None:

@@ -261,7 +261,7 @@ class Daemon:
         started = time.perf_counter()
         transcript = stream.finish(audio) if stream is not None else self.transcriber.transcribe(audio)
         self.events.emit("transcribed", seconds=round(time.perf_counter() - started, 3),
-                         chars=len(transcript.text), from_draft=transcript.from_draft)
+                         chars=len(transcript.text), from_draft=transcript.from_draft, pieces=transcript.pieces)
         log.debug("transcript: %r", transcript.text)
         if not transcript.text:
             self.events.emit("discarded", reason="no_speech")

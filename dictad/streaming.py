@@ -163,7 +163,8 @@ class StreamingTranscription:
             speech = audio[span.start : min(span.end, len(audio))]
             tail, from_draft = self._decode_at_release(speech, draft)
         text = " ".join(part for part in [*committed, tail] if part)
-        return Transcript(text, len(audio) / SAMPLE_RATE, self._language, from_draft=from_draft)
+        return Transcript(text, len(audio) / SAMPLE_RATE, self._language, from_draft=from_draft,
+                          pieces=len(committed) + 1)
 
     def _decode_at_release(self, speech: np.ndarray, draft: Draft | None) -> tuple[str, bool]:
         """The text of the last stretch of speech, and whether a draft had it (or was decoding it)."""

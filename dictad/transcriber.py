@@ -93,6 +93,9 @@ class Transcript:
     language: str | None
     from_draft: bool = False
     """The text was decoded while recording: nothing was left to decode at release."""
+    pieces: int = 1
+    """Stretches of speech decoded apart: a long dictation is committed in pieces while recording
+    (dictad.streaming), so that release decodes only the last one."""
 
 
 def resolve_model(name: str) -> str:

@@ -174,10 +174,11 @@ def test_a_long_dictation_is_committed_at_pauses_and_only_the_last_phrase_is_lef
     assert len(clip(before)) < COMMIT_AFTER_S * SAMPLE_RATE < len(clip(before)) + len(clip(after))
     stream = StreamingTranscription(decoder)
     record(stream, audio)
-    text = stream.finish(audio).text
+    result = stream.finish(audio)
 
+    assert result.pieces == 2
     assert decoder.decoded_seconds[-1] < len(clip(last)) / SAMPLE_RATE + 1.0, "the last decode was not of the last phrase"
-    assert word_error_rate([(f"{first} {last}", text)]) <= 0.1, text
+    assert word_error_rate([(f"{first} {last}", result.text)]) <= 0.1, result.text
 
 
 @pytest.mark.parametrize("audio", [
