@@ -182,7 +182,7 @@ class StreamingTranscription:
         probabilities = self._probabilities(audio, final)
         if self._draft_can_be_committed(audio, probabilities):
             draft = self._draft
-            self._committed += [draft.text] if draft.text else []
+            self._committed.append(draft.text)
             self._committed_end = draft.span.end
             self._draft = None
             log.debug("committed up to %.2f s: %r", draft.span.end / SAMPLE_RATE, draft.text)
