@@ -311,15 +311,18 @@ def number(value: float | None, digits: int = 0) -> str:
 
 
 def print_clips(results: list[ClipResult]) -> None:
-    print(f"{'clip':>4}{'s':>6}{'release->text ms':>18}{'batch ms':>10}{'ratio':>7}{'draft':>7}{'pieces':>7}"
-          "  dictad text")
+    """One row per clip; "held ms" is how long the key stayed down after the speech: the less, the
+    less time a draft of the last words had before release."""
+    print(f"{'clip':>4}{'s':>6}{'held ms':>9}{'release->text ms':>18}{'batch ms':>10}{'ratio':>7}{'draft':>7}"
+          f"{'pieces':>7}  dictad text")
     for result in results:
         ratio = (result.latency_ms / result.batch_ms
                  if result.latency_ms is not None and result.batch_ms else None)
         draft = "-" if result.from_draft is None else ("yes" if result.from_draft else "no")
         text = result.text if result.outcome == "injected" else f"<{result.outcome}>"
-        print(f"{result.index + 1:>4}{result.seconds:>6.1f}{number(result.latency_ms):>18}"
-              f"{number(result.batch_ms):>10}{number(ratio, 2):>7}{draft:>7}{number(result.pieces):>7}  {text[:60]}")
+        print(f"{result.index + 1:>4}{result.seconds:>6.1f}{result.hold_after_s * 1000:>9.0f}"
+              f"{number(result.latency_ms):>18}{number(result.batch_ms):>10}{number(ratio, 2):>7}{draft:>7}"
+              f"{number(result.pieces):>7}  {text[:60]}")
 
 
 def print_breakdown(results: list[ClipResult]) -> None:
