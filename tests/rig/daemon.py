@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LOG_TAIL_CHARS = 3000
@@ -15,13 +15,24 @@ class DaemonProcess:
     process: subprocess.Popen
     events_path: Path
     log_path: Path
+    _events: list[dict] = field(default_factory=list, init=False, repr=False)
+    _bytes_read: int = field(default=0, init=False, repr=False)
 
     def events(self) -> list[dict]:
-        """Every event logged so far; a line still being written is left for the next call."""
-        if not self.events_path.exists():
-            return []
-        complete_lines = self.events_path.read_text(encoding="utf-8").split("\n")[:-1]
-        return [json.loads(line) for line in complete_lines if line.strip()]
+        """Every event logged so far; a line still being written is left for the next call.
+
+        Only the bytes added since the last call are read. Callers poll this every 20 ms while
+        dictad decodes on the same cores: parsing the whole log each time (200 lines) slowed a 13 s
+        decode on two cores from 807 to 913 ms (median of 16), reading only what was added to 820 ms.
+        """
+        if self.events_path.exists():
+            with self.events_path.open("rb") as log:
+                log.seek(self._bytes_read)
+                added = log.read()
+            complete = added[: added.rfind(b"\n") + 1]
+            self._bytes_read += len(complete)
+            self._events += [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
+        return list(self._events)
 
     def events_named(self, name: str, after: int = 0) -> list[dict]:
         """The ``name`` events after the first ``after`` events."""
