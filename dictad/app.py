@@ -13,6 +13,7 @@ import logging
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from dictad.config import Config
@@ -21,7 +22,7 @@ from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog
 from dictad.inject import Delivery, deliver
 from dictad.keyspec import format_keys, parse_keys
-from dictad.transcriber import ModelLoadError, Transcriber
+from dictad.transcriber import ModelLoadError, Transcriber, where_it_runs
 
 log = logging.getLogger("dictad")
 
@@ -66,7 +67,11 @@ class DesktopApp:
             self._microphone_problem = str(error)
 
     def start(self) -> None:
+        started = time.perf_counter()
         self.daemon.transcriber.warm_up()
+        # The first start on a GPU newer than CTranslate2's prebuilt kernels compiles them: say how long.
+        log.info("speech model %s on %s, warmed up in %.1f s", self.config.transcription.model,
+                 where_it_runs(self.daemon.transcriber.model), time.perf_counter() - started)
         self._microphone_opening.join()
         if self._microphone_problem is not None:
             self.daemon.recorder_failed(f"{self._microphone_problem}; dictad tries again at the next dictation")

@@ -34,18 +34,18 @@ def print_report(checks: list[Check]) -> None:
 
 
 def check_model(config: Config) -> Check:
-    from dictad.transcriber import BUNDLED_MODELS, ModelLoadError, load_whisper_model
+    from dictad.transcriber import BUNDLED_MODELS, ModelLoadError, load_whisper_model, where_it_runs
 
     name = config.transcription.model
     started = time.perf_counter()
     try:
-        load_whisper_model(config.transcription)
+        model = load_whisper_model(config.transcription)
     except ModelLoadError as error:
         return Check("speech model", False, str(error),
                      f"set transcription.model to a bundled model ({', '.join(BUNDLED_MODELS)}) "
                      f"or a model directory, or connect once to download {name}")
     kind = "bundled" if name in BUNDLED_MODELS else "loaded"
-    return Check("speech model", True, f"{name} ({kind}) on {config.transcription.device} "
+    return Check("speech model", True, f"{name} ({kind}) on {where_it_runs(model)}, "
                  f"loaded in {time.perf_counter() - started:.1f} s")
 
 

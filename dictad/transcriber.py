@@ -129,6 +129,12 @@ def load_whisper_model(config: TranscriptionConfig):  # -> faster_whisper.Whispe
         raise ModelLoadError(_load_failure_message(config, source, error)) from error
 
 
+def where_it_runs(model: Any) -> str:
+    """The device and compute type CTranslate2 chose for a loaded faster-whisper ``model``
+    (``auto`` and ``int8`` resolved): "cpu (int8_float32)", "cuda (int8_float16)"."""
+    return f"{model.model.device} ({model.model.compute_type})"
+
+
 def _load_failure_message(config: TranscriptionConfig, source: str, error: Exception) -> str:
     bundled = ", ".join(BUNDLED_MODELS)
     if source == config.model and not Path(source).is_dir():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.rig.audio import AudioRig
-from tests.rig.daemon import DaemonProcess
+from tests.rig.daemon import DaemonProcess, auto_device
 from tests.rig.display import TargetWindow, xdotool
 from tests.rig.speech import word_errors
 from tests.rig.tray import TrayMenu, tray_icon_box
@@ -161,6 +161,7 @@ def test_toggle_mode_cancel_and_a_too_short_press(start_daemon, audio_rig, targe
 def test_the_control_socket_drives_the_daemon_and_refuses_a_second_one(start_daemon, audio_rig, target_window,  # noqa: F811
                                                                          spoken_clip):
     daemon = start_daemon()
+    assert f"speech model tiny.en on {auto_device()} (int8" in daemon.log()
     assert "state: idle" in dictad("status").stdout
     target_window.focus()
     mark = daemon.mark()

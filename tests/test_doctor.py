@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from tests.ollama_server import FakeOllama, Reply
+from tests.rig.daemon import auto_device
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def test_doctor_reports_ollama_version_model_and_round_trip(tmp_path, ollama):
     line = next(line for line in result.stdout.splitlines() if "ollama:" in line)
     assert line.startswith("[ok] ollama: Ollama 0.12.6")
     assert "model qwen2.5:1.5b present" in line and "round trip" in line
-    assert "[ok] speech model: tiny.en (bundled)" in result.stdout
+    assert f"[ok] speech model: tiny.en (bundled) on {auto_device()} (int8" in result.stdout
 
 
 def test_doctor_names_the_pull_command_for_a_missing_model(tmp_path, ollama):

@@ -58,3 +58,10 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def auto_device() -> str:
+    """Where ``transcription.device: auto`` puts the speech model on this machine: CTranslate2's choice."""
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() else "cpu"
