@@ -12,11 +12,12 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from faster_whisper.feature_extractor import FeatureExtractor
 from faster_whisper.vad import get_vad_model
 
 from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span
-from dictad.transcriber import SAMPLE_RATE, ends_repeating
+from dictad.transcriber import SAMPLE_RATE, ends_repeating, padded_with_silence, silence_level
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, word_error_rate
 
@@ -234,11 +235,21 @@ def test_short_phrases_decode_in_the_short_window_as_well_as_in_the_full_one(tra
     assert word_error_rate(decoded) <= word_error_rate(full_windows) + 0.08, (short_window, full_windows)
 
 
-def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcriber, make_clip):
-    text = " ".join(SENTENCES[7:11])  # 13 s in one breath: the first window's text stops after 11 s
-    audio = read_audio_file(make_clip(text, "en-gb+f3"))
+def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcriber, make_clip, monkeypatch):
+    text = " ".join(SENTENCES[7:11])  # 13 s in one breath: the first window's text stops after 11.4 s
+    audio = read_audio_file(make_clip(text, "en-gb-x-rp+m1"))
+    window_text_ends = []
+    decode_window = transcriber._decode_window
+
+    def noting_where_each_text_ends(*args, **kwargs):  # a spy: every window is still decoded for real
+        text, ends_s = decode_window(*args, **kwargs)
+        window_text_ends.append(ends_s)
+        return text, ends_s
+
+    monkeypatch.setattr(transcriber, "_decode_window", noting_where_each_text_ends)
     short_windows = transcriber.decode_in_short_window(audio)
     assert short_windows is not None, "fell back to the full windows"
+    assert len(window_text_ends) == 2, f"this clip was chosen for a first window that stops early: {window_text_ends}"
     full_windows = transcriber.decode_in_full_windows(audio)
     assert word_error_rate([(text, short_windows)]) <= word_error_rate([(text, full_windows)]) + 0.1, short_windows
 
@@ -250,6 +261,25 @@ def test_the_short_window_is_as_accurate_as_the_full_one(transcriber, clip):
     short_window = word_error_rate([(text, transcriber.decode(audio)) for text, audio in clips])
     full_window = word_error_rate([(text, transcriber.transcribe(audio).text) for text, audio in clips])
     assert short_window <= full_window + 0.01, (short_window, full_window)
+
+
+@pytest.mark.parametrize("seconds", [1.0, 2.7])
+def test_a_short_window_is_padded_with_what_silence_looks_like_to_whisper(clip, seconds):
+    speech = clip(SENTENCES[1])[: int(seconds * SAMPLE_RATE)]  # cut off mid-word
+    extract = FeatureExtractor()
+    features = extract(speech)[:, :-1]
+    window = padded_with_silence(features, 1200, silence_level(features))
+    followed_by_silence = extract(np.concatenate([speech, silence(12.0)]))[:, :1200]
+
+    assert window.shape == followed_by_silence.shape
+    np.testing.assert_array_equal(window[:, : features.shape[-1]], features)
+    after_the_speech = features.shape[-1] + 2  # frames that still overlap the speech's last samples
+    np.testing.assert_allclose(window[:, after_the_speech:], followed_by_silence[:, after_the_speech:], atol=1e-6)
+
+
+def test_a_near_silent_window_is_padded_with_the_floor_of_silence():
+    features = FeatureExtractor()(np.full(SAMPLE_RATE, 1e-7, np.float32))[:, :-1]
+    assert silence_level(features) == -1.5
 
 
 @pytest.mark.parametrize("text, repeating", [
