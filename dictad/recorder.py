@@ -281,8 +281,8 @@ class Recorder:
         """The current dictation so far, 16 kHz mono float32 (empty when not recording).
 
         Cheap: converts only what arrived since the last call. Each snapshot is the beginning of
-        the next one and of what :meth:`stop` returns, except that an excluded sound may still be
-        audible in a snapshot taken within a second of it being played.
+        the next one and of what :meth:`stop` returns, except that an excluded sound is audible in
+        a snapshot that ends before the sound's echo does (the cue's 90 ms and 50 ms after it).
         """
         with self._convert_lock:
             dictation = self._dictation
@@ -355,13 +355,15 @@ class Recorder:
         self._erase_sounds(dictation, final)
 
     def _erase_sounds(self, dictation: _Dictation, final: bool) -> None:
-        """Erase each excluded sound once the recording covers everywhere it could be heard."""
+        """Erase each excluded sound as soon as the recording holds it, so that a snapshot (what a
+        draft decodes) is already the beginning of the finished recording; forget a sound once
+        the recording covers everywhere it could be heard."""
         for playback in list(dictation.sounds):
             heard_from = playback.requested_at - dictation.started_at - SOUND_SEARCH_BEFORE_SECONDS
             heard_until = playback.requested_at - dictation.started_at + SOUND_SEARCH_AFTER_SECONDS
             end = int(heard_until * SAMPLE_RATE) + len(playback.sound)
-            if final or end <= len(dictation.audio):
-                erase_sound(dictation.audio, playback.sound, int(heard_from * SAMPLE_RATE), end)
+            erased = erase_sound(dictation.audio, playback.sound, int(heard_from * SAMPLE_RATE), end, growing=not final)
+            if erased or final or end <= len(dictation.audio):
                 dictation.sounds.remove(playback)
 
     def _watch(self, dictation: _Dictation) -> None:

@@ -95,19 +95,25 @@ def _play_blocking(cue: Cue, finished: threading.Event) -> None:
         finished.set()
 
 
-def erase_sound(recording: np.ndarray, sound: np.ndarray, start: int, end: int) -> bool:
+def erase_sound(recording: np.ndarray, sound: np.ndarray, start: int, end: int, growing: bool) -> bool:
     """Silence, in place, where ``sound`` is heard within ``recording[start:end]``; True if it was.
 
-    Both are 16 kHz. The sound may be quieter than it was played and mixed with speech.
+    Both are 16 kHz. The sound may be quieter than it was played and mixed with speech. In a
+    ``growing`` recording (the recording so far) it is erased only once its echo has been
+    recorded after it. That also keeps a sound cut off by the end of the recording so far from
+    being erased in the wrong place: a cut chirp fits best a period or so before where it is
+    (its autocorrelation has side lobes of up to 0.95 within 2 ms), never 50 ms before (under
+    0.06 beyond 10 ms).
     """
     start, end = max(start, 0), min(end, len(recording))
     if end - start < len(sound):
         return False
     offset, correlation = _best_match(recording[start:end], sound)
-    if correlation < HEARD_CORRELATION:
-        return False
     begin = start + offset
-    recording[begin : begin + len(sound) + int(SAMPLE_RATE * ECHO_SECONDS)] = 0.0
+    echo_ends = begin + len(sound) + int(SAMPLE_RATE * ECHO_SECONDS)
+    if correlation < HEARD_CORRELATION or (growing and echo_ends > len(recording)):
+        return False
+    recording[begin:echo_ends] = 0.0
     return True
 
 

@@ -18,7 +18,7 @@ import pytest
 from tests.rig.audio import AudioRig
 from tests.rig.daemon import DaemonProcess, auto_device
 from tests.rig.display import TargetWindow, xdotool
-from tests.rig.speech import word_errors
+from tests.rig.speech import speak, word_errors
 from tests.rig.tray import TrayMenu, tray_icon_box
 from tests.rig.waiting import wait_until
 
@@ -128,6 +128,18 @@ def test_without_streaming_the_recording_is_transcribed_after_release_and_can_be
     wait_until(kept.exists, timeout=10, what="the dictation's audio to be saved")
     transcribed = dictad("transcribe", "--cleanup", "off", str(kept))
     assert_close(SPOKEN, transcribed.stdout)
+
+
+def test_a_word_said_as_the_key_goes_down_is_ready_when_it_comes_up(start_daemon, audio_rig, target_window,  # noqa: F811
+                                                                   tmp_path):
+    """With the start cue on (the default), the speech right after it is transcribed while the key
+    is held: release delivers that text, with nothing left to decode."""
+    short = "Thank you."
+    daemon = start_daemon()
+    target_window.focus()
+    mark = hold_and_speak(daemon, audio_rig, speak(short, tmp_path / "short.wav", pad_before_s=0.15))
+    assert daemon.wait_event("transcribed", after=mark)["from_draft"] is True
+    assert_close(short, delivered(daemon, target_window, mark)[1])
 
 
 def test_typing_delivers_the_words_too(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811

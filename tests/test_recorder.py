@@ -149,23 +149,37 @@ def test_without_preroll_speech_begun_before_start_is_cut(open_recorder: Callabl
     assert clip_offset(audio, read_clip(path)) + speech_onset(read_clip(path)) < 0
 
 
-def record_cue(recorder: Recorder, exclude: bool) -> np.ndarray:
+def record_cue(recorder: Recorder, exclude: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A snapshot taken 0.3 s of recording after the start cue has been played, and the whole
+    recording, two seconds long."""
     recorder.start()
     playback = sounds.play(sounds.start_cue)
     if exclude:
         recorder.exclude_sound(playback)
     assert playback.finished.wait(timeout=5)
+    played_by = recorder.seconds_recorded
+    wait_until(lambda: recorder.seconds_recorded > played_by + 0.3, 5, "0.3 s more of recording")
+    snapshot = recorder.snapshot()
     wait_until(lambda: recorder.seconds_recorded > 2.0, 5, "the recording to pass the cue")
-    return recorder.stop()
+    return snapshot, recorder.stop()
 
 
 def test_start_cue_is_not_in_the_recording(open_recorder: Callable[..., Recorder]) -> None:
-    audio = record_cue(open_recorder(), exclude=True)
+    _, audio = record_cue(open_recorder(), exclude=True)
     assert np.abs(audio).max() < 0.01
 
 
+def test_start_cue_is_gone_from_a_snapshot_soon_after_it_is_heard(open_recorder: Callable[..., Recorder]) -> None:
+    """A draft decodes a snapshot: one that still held the cue would not match the finished
+    recording, and a short dictation would be decoded again after release."""
+    snapshot, audio = record_cue(open_recorder(), exclude=True)
+    assert np.abs(snapshot).max() < 0.01
+    assert np.array_equal(audio[: len(snapshot)], snapshot)
+
+
 def test_the_rig_microphone_hears_a_cue_that_is_not_excluded(open_recorder: Callable[..., Recorder]) -> None:
-    audio = record_cue(open_recorder(), exclude=False)
+    snapshot, audio = record_cue(open_recorder(), exclude=False)
+    assert np.abs(snapshot).max() > 0.1, "the cue is not in the snapshot yet: the test above would prove nothing"
     assert np.abs(audio).max() > 0.1
 
 
