@@ -71,6 +71,8 @@ MOST_SHORT_WINDOWS = 3
 """A text that still ends early after this many windows is decoded by the batch path."""
 TOKENS_PER_SECOND = 10
 TOKENS_AT_LEAST = 12
+WHISPER_SAMPLE_LENGTH = 224
+"""The most tokens Whisper writes for one window: half its context of 448."""
 NO_SPEECH_PROBABILITY = 0.6
 LOW_LOG_PROBABILITY = -1.0
 log = logging.getLogger(__name__)
@@ -100,6 +102,18 @@ class Transcript:
     pieces: int = 1
     """Stretches of speech decoded apart: a long dictation is committed in pieces while recording
     (dictad.streaming), so that release decodes only the last one."""
+
+
+@dataclass(frozen=True)
+class WindowText:
+    """What Whisper wrote for one short window."""
+
+    text: str
+    timed_text: str
+    """The text up to its last timestamp: all that is kept when the audio after that timestamp is
+    decoded again (words after it would be written twice)."""
+    ends_s: float
+    """Where the last timestamp puts the end of the text, in seconds into the window."""
 
 
 def resolve_model(name: str) -> str:
@@ -180,8 +194,16 @@ def padded_with_silence(features: np.ndarray, frames: int, silence: float) -> np
 def token_budget(seconds: float) -> int:
     """The most tokens a short window may decode for ``seconds`` of audio: fast speech, every word
     a token of its own and a pair of timestamps every few words, stays well below it. Whisper
-    running on into a loop is stopped at it instead of at its 448-token limit, seconds later."""
-    return TOKENS_AT_LEAST + math.ceil(seconds * TOKENS_PER_SECOND)
+    running on into a loop is stopped at it instead of at its limit of half its context, seconds
+    later."""
+    return min(TOKENS_AT_LEAST + math.ceil(seconds * TOKENS_PER_SECOND), WHISPER_SAMPLE_LENGTH)
+
+
+def generation_length(prompt_length: int, max_tokens: int) -> int:
+    """The ``max_length`` that lets CTranslate2's Whisper ``generate`` write ``max_tokens`` after a
+    prompt: it stops at half of ``max_length`` (as Whisper stops at half its context), and at
+    ``max_length`` less the prompt."""
+    return max(2 * max_tokens, prompt_length + max_tokens)
 
 
 def ends_repeating(text: str) -> bool:
@@ -246,7 +268,8 @@ class Transcriber:
         (running on past its token budget, repeating itself, stopping early again and again).
 
         Like faster-whisper's batch path, when Whisper's text ends before the audio does, the
-        rest is decoded from where its last timestamp put the end."""
+        rest is decoded from where its last timestamp put the end, and only the text up to that
+        timestamp is kept from the window before."""
         from faster_whisper.transcribe import get_compression_ratio
 
         window = SHORT_WINDOWS.get(Path(self.config.model).name)
@@ -260,40 +283,48 @@ class Transcriber:
             frames = window.frames_for(features.shape[-1])
             if frames > FULL_WINDOW_FRAMES:
                 return None
-            text, text_ends_s = self._decode_window(padded_with_silence(features, frames, silence),
-                                                    max_tokens=token_budget(seconds))
-            if text is None or ends_repeating(text) or get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
-                log.debug("the short window gave %r: not trusted", text)
+            decoded = self._decode_window(padded_with_silence(features, frames, silence),
+                                          max_tokens=token_budget(seconds))
+            if decoded is None or ends_repeating(decoded.text) \
+                    or get_compression_ratio(decoded.text) > COMPRESSION_RATIO_LIMIT:
+                log.debug("the short window gave %r: not trusted", decoded)
                 return None
-            texts.append(text)
-            if text_ends_s >= seconds - EARLY_STOP_S:
-                return " ".join(part for part in texts if part)
-            if text_ends_s <= 0:
+            if decoded.ends_s >= seconds - EARLY_STOP_S:
+                return " ".join(part for part in [*texts, decoded.text] if part)
+            if decoded.ends_s <= 0:
                 break
-            features = features[:, round(text_ends_s * FRAMES_PER_SECOND) :]
+            texts.append(decoded.timed_text)
+            features = features[:, round(decoded.ends_s * FRAMES_PER_SECOND) :]
         log.debug("the short windows stopped early (%r): not trusted", texts)
         return None
 
-    def _decode_window(self, window: np.ndarray, max_tokens: int) -> tuple[str | None, float]:
-        """Decode one window of features with timestamps: the text (None when it is empty for no
-        clear reason, or ran to ``max_tokens``) and where its last timestamp puts its end, in seconds."""
+    def _decode_window(self, window: np.ndarray, max_tokens: int) -> WindowText | None:
+        """Decode one window of features with timestamps; None when the text is empty for no clear
+        reason, or ran to ``max_tokens``."""
         encoded = self.model.encode(window)
         tokenizer = self._tokenizer(encoded)
         prompt = self.model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=self._hotwords())
         result = self.model.model.generate(
-            encoded, [prompt], beam_size=self.config.beam_size, max_length=len(prompt) + max_tokens,
+            encoded, [prompt], beam_size=self.config.beam_size,
+            max_length=generation_length(len(prompt), max_tokens),
             return_scores=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1],
             max_initial_timestamp_index=round(1.0 / self.model.time_precision),
         )[0]
         tokens = result.sequences_ids[0]
         if len(tokens) >= max_tokens:
-            return None, 0.0
+            return None
         average_log_probability = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROBABILITY and average_log_probability < LOW_LOG_PROBABILITY:
-            return "", float("inf")
-        timestamps = [token - tokenizer.timestamp_begin for token in tokens if token >= tokenizer.timestamp_begin]
+            return WindowText("", "", float("inf"))
         text = tokenizer.decode(tokens).strip()
-        return text or None, max(timestamps, default=0) * self.model.time_precision
+        if not text:
+            return None
+        timestamps = [index for index, token in enumerate(tokens) if token >= tokenizer.timestamp_begin]
+        if not timestamps:
+            return WindowText(text, "", 0.0)
+        last = timestamps[-1]
+        return WindowText(text, tokenizer.decode(tokens[: last + 1]).strip(),
+                          (tokens[last] - tokenizer.timestamp_begin) * self.model.time_precision)
 
     def _tokenizer(self, encoded: Any) -> Any:
         """The tokenizer for the configured language, or for the one detected in ``encoded``."""

@@ -17,9 +17,10 @@ from faster_whisper.vad import get_vad_model
 
 from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span
+from dictad import transcriber as transcriber_module
 from dictad.transcriber import SAMPLE_RATE, ends_repeating, padded_with_silence, silence_level
 from dictad.vad import VAD_WINDOW, SpeechDetector
-from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, word_error_rate
+from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, speak, word_error_rate, words
 
 pytestmark = pytest.mark.slow
 
@@ -242,9 +243,9 @@ def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcr
     decode_window = transcriber._decode_window
 
     def noting_where_each_text_ends(*args, **kwargs):  # a spy: every window is still decoded for real
-        text, ends_s = decode_window(*args, **kwargs)
-        window_text_ends.append(ends_s)
-        return text, ends_s
+        decoded = decode_window(*args, **kwargs)
+        window_text_ends.append(decoded.ends_s)
+        return decoded
 
     monkeypatch.setattr(transcriber, "_decode_window", noting_where_each_text_ends)
     short_windows = transcriber.decode_in_short_window(audio)
@@ -252,6 +253,53 @@ def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcr
     assert len(window_text_ends) == 2, f"this clip was chosen for a first window that stops early: {window_text_ends}"
     full_windows = transcriber.decode_in_full_windows(audio)
     assert word_error_rate([(text, short_windows)]) <= word_error_rate([(text, full_windows)]) + 0.1, short_windows
+
+
+FAST_DICTATION = ("The quick brown fox jumps over the lazy dog. Sphinx of black quartz, judge my vow. "
+                  "Pack my box with five dozen liquor jugs. How vexingly quick daft zebras jump. "
+                  "The five boxing wizards jump quickly. Jackdaws love my big sphinx of quartz.")
+"""12 s at 240 words a minute: Whisper writes 67 tokens for it, more than five a second."""
+
+
+def phrases_said_twice(text: str, length: int = 4) -> set[tuple[str, ...]]:
+    """Runs of ``length`` words that ``text`` has more than once (the texts said here have none)."""
+    said = words(text)
+    runs = [tuple(said[i : i + length]) for i in range(len(said) - length + 1)]
+    return {run for run in runs if runs.count(run) > 1}
+
+
+@pytest.fixture(scope="module")
+def fast_dictation(tmp_path_factory) -> np.ndarray:
+    return read_audio_file(speak(FAST_DICTATION, tmp_path_factory.mktemp("fast") / "fast.wav", words_per_minute=240))
+
+
+def test_fast_speech_is_decoded_in_short_windows_with_no_words_written_twice(transcriber, fast_dictation):
+    short_windows = transcriber.decode_in_short_window(fast_dictation)
+    assert short_windows is not None, "fell back to the full windows"
+    assert not phrases_said_twice(short_windows), short_windows
+    full_windows = transcriber.decode_in_full_windows(fast_dictation)
+    assert word_error_rate([(FAST_DICTATION, short_windows)]) \
+        <= word_error_rate([(FAST_DICTATION, full_windows)]) + 0.1, (short_windows, full_windows)
+
+
+def test_a_text_within_its_token_budget_is_decoded_whole(transcriber, fast_dictation, monkeypatch):
+    whole = transcriber.decode_in_short_window(fast_dictation)
+    monkeypatch.setattr(transcriber_module, "TOKENS_PER_SECOND", 6)  # 85 tokens for 12 s, 67 needed
+    assert transcriber.decode_in_short_window(fast_dictation) == whole
+    monkeypatch.setattr(transcriber_module, "TOKENS_PER_SECOND", 4)  # 61
+    assert transcriber.decode_in_short_window(fast_dictation) is None, "ran past its budget, yet trusted"
+
+
+def test_words_after_the_last_timestamp_are_decoded_again_not_written_twice(transcriber, clip, monkeypatch):
+    text = " ".join(SENTENCES[11:14])
+    audio = clip(text)
+    whole = transcriber.decode_in_short_window(audio)
+    # Whisper made to stop after 30 tokens: mid-sentence, after words it has not given a timestamp yet.
+    monkeypatch.setattr(transcriber_module, "generation_length", lambda prompt_length, max_tokens: 60)
+    cut_short = transcriber.decode_in_short_window(audio)
+    assert cut_short is not None
+    assert not phrases_said_twice(cut_short), cut_short
+    assert word_error_rate([(text, cut_short)]) <= word_error_rate([(text, whole)]) + 0.05, (cut_short, whole)
 
 
 def test_the_short_window_is_as_accurate_as_the_full_one(transcriber, clip):
