@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -58,6 +59,11 @@ class TranscriptionConfig:
     language: str | None
     beam_size: int = field(metadata=_bounds(1, 20))
     streaming: bool
+
+    @property
+    def english_only(self) -> bool:
+        """Whether every dictation is English: an English-only model, or ``language: en``."""
+        return self.language == "en" or self.model.endswith(".en")
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,20 @@ def config_as_dict(config: Config) -> dict[str, Any]:
     return data
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2's booleans, true and false only. PyYAML follows YAML 1.1, which also reads yes, no,
+    on and off as booleans: ``cleanup.mode: off`` would arrive as False, and ``language: no``
+    (Norwegian) too."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -157,8 +177,8 @@ def _read(path: Path) -> str:
 def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, _Origin]]:
     """Parse YAML and note the line each dotted key was written on."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Yaml12Loader)
+        data = yaml.load(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark else name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,7 @@ def test_an_empty_user_file_means_defaults(tmp_path, default_config):
         ("hotkey: '<ctrl>++a'\n", ":1: hotkey: '<ctrl>++a' is not allowed"),
         ("vocabulary: Kubernetes\n", ":1: vocabulary: 'Kubernetes' is not allowed: expected a list of text"),
         ("audio:\n  sounds: yes please\n", ":2: audio.sounds: 'yes please' is not allowed: expected true or false"),
+        ("audio:\n  sounds: on\n", ":2: audio.sounds: 'on' is not allowed: expected true or false"),
         ("cleanup:\n  style: pirate\n", ":2: cleanup.style: 'pirate' is not allowed: expected one of the styles"),
         ("transcription:\n  language: de\n", ":2: transcription.language: 'de' is not allowed with the English-only model"),
         ("transcriptoin:\n  model: base.en\n", ":1: transcriptoin: unknown key (did you mean transcription?)"),
@@ -83,6 +85,21 @@ def test_a_bad_value_is_named_with_file_line_and_key(tmp_path, text, expected):
     path = write(tmp_path, text)
     problems = problems_of(path)
     assert any(problem.startswith(str(path)) and expected in problem for problem in problems), problems
+
+
+def test_words_that_yaml_1_1_reads_as_booleans_stay_words(tmp_path):
+    config = load_config(write(tmp_path, "cleanup:\n  mode: off\ntranscription:\n  model: base\n  language: no\n"))
+    assert (config.cleanup.mode, config.transcription.language) == ("off", "no")
+    assert load_config(write(tmp_path, "audio:\n  sounds: False\n")).audio.sounds is False
+
+
+@pytest.mark.parametrize(("model", "language", "english_only"), [
+    ("tiny.en", None, True), ("/models/base.en", None, True), ("base", "en", True), ("base", None, False),
+    ("base", "de", False),
+])
+def test_which_dictations_are_known_to_be_english(default_config, model, language, english_only):
+    transcription = replace(default_config.transcription, model=model, language=language)
+    assert transcription.english_only is english_only
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
