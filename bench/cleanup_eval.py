@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cases, vocabulary = load_cases(args.cases)
     config = load_config(args.config)
-    cleaner = make_cleaner(config.cleanup, vocabulary, args.cleaner)
+    cleaner = make_cleaner(config.cleanup, vocabulary, args.cleaner, english=True)
     if args.cleaner == "llm":
         cleaner.warm_up()  # type: ignore[attr-defined]
     outcomes = run(cleaner, cases)

@@ -168,7 +168,7 @@ def _finisher(config: Config, mode: str | None):
     from dictad.replacements import Replacer
 
     replace = Replacer(config.replacements)
-    cleaner = make_cleaner(config.cleanup, config.vocabulary, mode)
+    cleaner = make_cleaner(config.cleanup, config.vocabulary, mode, english=config.transcription.english_only)
     return lambda raw: finish_transcript(raw, replace, cleaner)
 
 

@@ -281,7 +281,8 @@ class Daemon:
         """One cleaner per mode, kept across toggles so an LLM problem is reported once."""
         if mode not in self._cleaners:
             self._cleaners[mode] = make_cleaner(self.config.cleanup, self.config.vocabulary, mode,
-                                                on_problem=self._llm_problem)
+                                                on_problem=self._llm_problem,
+                                                english=self.config.transcription.english_only)
         return self._cleaners[mode]
 
     def _llm_problem(self, message: str | None) -> None:

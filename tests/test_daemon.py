@@ -38,7 +38,8 @@ class ScriptedRecorder:
 
 
 class PhraseTranscriber:
-    PHRASES = ["", "um the the report is ready", "uh call me back", "what is the capital of France?"]
+    PHRASES = ["", "um the the report is ready", "uh call me back", "what is the capital of France?",
+               "er kommt um acht Uhr, um das zu besprechen."]
 
     def __init__(self):
         self.gate = threading.Event()
@@ -195,6 +196,19 @@ def test_cleanup_switch_applies_to_the_next_dictation(rig):
     dictate(daemon, recorder, 1)
     wait_until(lambda: len(window.texts) == 2, what="the cleaned dictation")
     assert window.texts == ["um the the report is ready", "The report is ready"]
+
+
+def test_english_fillers_stay_in_a_dictation_in_another_language(default_config):
+    recorder, window = ScriptedRecorder(), Window()
+    config = replace(default_config, audio=replace(default_config.audio, min_duration_ms=0),
+                     transcription=replace(default_config.transcription, model="base", language="de", streaming=False))
+    daemon = Daemon(config, recorder, PhraseTranscriber(), window.deliver, EventLog(), Hooks())
+    try:
+        dictate(daemon, recorder, 4)
+        wait_until(lambda: window.texts, what="the dictation to arrive")
+        assert window.texts == ["Er kommt um acht Uhr, um das zu besprechen."]
+    finally:
+        daemon.shutdown()
 
 
 def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):

@@ -44,6 +44,17 @@ UNCHANGED = [
     "I was thinking... maybe not.",
     "The umbrella is by the door.",
     "Run git commit -m fix, then push.",
+    "To err is human.",
+    "The ER nurse is on call.",
+    "What it was was a mistake.",
+    "Whatever he does does matter.",
+    "My PIN is five five five five.",
+    "Call 12 12 12 12.",
+    "Testing one two one two.",
+    "It was fifty fifty.",
+    "Twenty-twenty vision.",
+    "We flew to Baden-Baden.",
+    "Run ls -i here, then open /usr/lib/i/x.",
 ]
 
 
@@ -57,12 +68,26 @@ def test_clean_text_is_left_alone(text):
     assert clean_text(text) == text
 
 
+@pytest.mark.parametrize(("heard", "written"), [
+    ("Er kommt um acht Uhr, um das zu besprechen.", "Er kommt um acht Uhr, um das zu besprechen."),
+    ("Nous nous sommes vus hier , dass das das Beste ist", "Nous nous sommes vus hier, dass das das Beste ist"),
+    ("vedo i ragazzi. über den Fluss.  über die Brücke.", "Vedo i ragazzi. Über den Fluss. Über die Brücke."),
+])
+def test_in_other_languages_only_spacing_and_capitals_are_fixed(heard, written):
+    assert clean_text(heard, english=False) == written
+
+
+def test_a_cleaner_for_another_language_keeps_english_fillers(default_config):
+    assert make_cleaner(default_config.cleanup, [], mode="rules", english=False).clean("um, ja").text == "Um, ja"
+    assert make_cleaner(default_config.cleanup, [], mode="rules", english=True).clean("um, ja").text == "Ja"
+
+
 def test_rule_cleaner_reports_itself():
     assert RuleCleaner().clean("um hello") == Cleaned("Hello", "rules")
 
 
 def test_cleanup_off_keeps_every_word(default_config):
-    cleaner = make_cleaner(default_config.cleanup, [], mode="off")
+    cleaner = make_cleaner(default_config.cleanup, [], mode="off", english=True)
     assert isinstance(cleaner, NoCleanup)
     assert cleaner.clean("  um the the thing ").text == "um the the thing"
 

@@ -39,17 +39,18 @@ class NoCleanup:
 
 
 def make_cleaner(config: CleanupConfig, vocabulary: list[str], mode: str | None = None,
-                 on_problem: Callable[[str | None], None] | None = None) -> Cleaner:
-    """The cleaner for ``mode`` (default: ``config.mode``); ``on_problem`` hears of LLM trouble."""
+                 on_problem: Callable[[str | None], None] | None = None, *, english: bool) -> Cleaner:
+    """The cleaner for ``mode`` (default: ``config.mode``); ``on_problem`` hears of LLM trouble.
+    ``english``: every dictation is English, so the rules may drop English fillers and repeats."""
     from dictad.cleanup.rules import RuleCleaner
 
     mode = mode or config.mode
     if mode == "off":
         return NoCleanup()
     if mode == "rules":
-        return RuleCleaner()
+        return RuleCleaner(english)
     if mode == "llm":
         from dictad.cleanup.llm import LlmCleaner
 
-        return LlmCleaner(config, vocabulary, fallback=RuleCleaner(), on_problem=on_problem)
+        return LlmCleaner(config, vocabulary, fallback=RuleCleaner(english), on_problem=on_problem)
     raise ValueError(f"unknown cleanup mode {mode!r}: expected off, rules or llm")

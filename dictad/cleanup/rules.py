@@ -1,9 +1,10 @@
 """The rule-based cleaner: always available, well under a millisecond, conservative.
 
-It removes only what is almost never content in dictation (hesitation sounds,
-"you know" and "like" set off by commas, a word or phrase said twice in a row)
-and fixes spacing and capitalisation. Everything else is left exactly as heard:
-no content word is dropped, questions stay questions, numbers stay numbers.
+In English it removes only what is almost never content in dictation (hesitation
+sounds, "you know" and "like" set off by commas, a word or phrase said twice in a
+row); in every language it fixes spacing and capitalisation. Everything else is
+left exactly as heard: no content word is dropped, questions stay questions,
+numbers stay numbers. (German "um", French "nous nous", Dutch "er" are words.)
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import re
 
 from dictad.cleanup import Cleaned
 
-_HESITATION = r"(?:u+m+|u+h+m*|e+r+m+|e+r+|a+h+|h+m+)"
-_FILLER_WORD = re.compile(rf"(?:,\s*)?(?<![\w'-]){_HESITATION}(?![\w'-])(?:\s*,)?", re.IGNORECASE)
+_HESITATION = r"(?:[Uu]u*m+|[Uu]u*h+m*|[Ee]e*r+m+|[Ee]e*r|[Aa]a*h+|[Hh]h*m+)"
+"""Lower case or capitalised ("ER" is a ward, "err" a verb)."""
+_FILLER_WORD = re.compile(rf"(?:,\s*)?(?<![\w'-]){_HESITATION}(?![\w'-])(?:\s*,)?")
 _BETWEEN_COMMAS_FILLER = re.compile(r",\s*(?:you know|like)\s*,", re.IGNORECASE)
 _CLOSING_FILLER = re.compile(r",\s*(?:you know|like)\s*(?=[.!?;]|$)", re.IGNORECASE)
 _OPENING_FILLER = re.compile(r"(^|[.!?]\s+)(?:you know|like)\s*,\s*", re.IGNORECASE)
 
 # Grammatical doubles ("I had had enough", "what it is is") and spoken digits
 # ("five five five") are content, not stutters.
-_KEEP_DOUBLED = {"had", "that", "is", "no", "very", "bye", "ha", "really", "so"}
+_KEEP_DOUBLED = {"had", "that", "is", "was", "does", "no", "very", "bye", "ha", "really", "so"}
 _NUMBER_WORDS = {
     "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
 }
 _REPEAT = re.compile(r"(?<![\w'])((?:[\w']+\s+){0,3}[\w']+)(?:\s*(?:,|-|\.\.\.|…)\s*|\s+)\1(?![\w'])", re.IGNORECASE)
 
@@ -30,8 +34,8 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
 _REPEATED_COMMA = re.compile(r",(\s*,)+")
 _COMMA_BEFORE_STOP = re.compile(r",\s*([.!?;:])")
 _LEADING_PUNCT = re.compile(r"^[\s,.;:!?…-]+")
-_SENTENCE_START = re.compile(r"(^|[.!?]\s+)([a-z])(?![A-Z])")
-_LONE_I = re.compile(r"(?<![\w'])i(?!\.e\.)(?=(?:'[a-z]+)?(?!\w))")
+_SENTENCE_START = re.compile(r"(^|[.!?]\s+)([^\W\d_])(?![A-Z])")
+_LONE_I = re.compile(r"(?<![\w'/-])i(?!\.e\.)(?=(?:'[a-z]+)?(?!\w))")
 _NO_SENTENCE_END_BEFORE = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|st)\.|\.\.\.)\s+$", re.IGNORECASE
 )
@@ -40,17 +44,20 @@ _NO_SENTENCE_END_BEFORE = re.compile(
 class RuleCleaner:
     name = "rules"
 
+    def __init__(self, english: bool = True):
+        self.english = english
+
     def clean(self, text: str) -> Cleaned:
-        return Cleaned(clean_text(text), self.name)
+        return Cleaned(clean_text(text, self.english), self.name)
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, english: bool = True) -> str:
     """Apply every rule, in the order that lets each see the previous one's result."""
     text = " ".join(text.split())
-    text = remove_fillers(text)
-    text = remove_repeats(text)
+    if english:
+        text = remove_repeats(remove_fillers(text))
     text = fix_spacing(text)
-    return fix_capitals(text)
+    return fix_capitals(text, english)
 
 
 def remove_fillers(text: str) -> str:
@@ -72,7 +79,10 @@ def remove_repeats(text: str) -> str:
 def _collapse_repeat(match: re.Match[str]) -> str:
     phrase = match.group(1)
     words = phrase.lower().split()
-    if len(words) == 1 and (words[0] in _KEEP_DOUBLED or words[0] in _NUMBER_WORDS or words[0].isdigit()):
+    joined_by = match.group(0)[len(phrase) : len(match.group(0)) - len(phrase)]
+    if (len(words) == 1 and words[0] in _KEEP_DOUBLED) \
+            or all(word in _NUMBER_WORDS or word.isdigit() for word in words) \
+            or (joined_by == "-" and len(phrase) > 2):  # Baden-Baden, not a stutter like I-I
         return match.group(0)
     return phrase
 
@@ -85,13 +95,14 @@ def fix_spacing(text: str) -> str:
     return " ".join(text.split())
 
 
-def fix_capitals(text: str) -> str:
-    text = _LONE_I.sub("I", text)
+def fix_capitals(text: str, english: bool = True) -> str:
+    if english:
+        text = _LONE_I.sub("I", text)
     return _SENTENCE_START.sub(_capitalise_unless_abbreviation, text)
 
 
 def _capitalise_unless_abbreviation(match: re.Match[str]) -> str:
     before = match.string[: match.start(2)]
-    if match.group(1) and _NO_SENTENCE_END_BEFORE.search(before):
+    if not match.group(2).islower() or (match.group(1) and _NO_SENTENCE_END_BEFORE.search(before)):
         return match.group(0)
     return match.group(1) + match.group(2).upper()
