@@ -219,6 +219,8 @@ class Daemon:
             if self._cap_timer is not None:
                 self._cap_timer.cancel()
             stream, self._stream = self._stream, None
+            if stream is not None:
+                stream.recording_ended()
             try:
                 wait = keep_last_word and (stream is None or stream.speech_continues(self.recorder.snapshot()))
                 audio = self.recorder.stop(wait_for_buffered=wait)

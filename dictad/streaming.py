@@ -146,6 +146,16 @@ class StreamingTranscription:
         finally:
             draft.decoded.set()
 
+    @property
+    def recording(self) -> bool:
+        return self._recording
+
+    def recording_ended(self) -> None:
+        """No more drafts: the dictation was released or cancelled. The streaming thread stops at
+        its next look, before the recorder has moved on to the next dictation's audio."""
+        with self._lock:
+            self._recording = False
+
     def speech_continues(self, audio: np.ndarray) -> bool:
         """Whether the recording ends in speech (or too soon after it to be sure it has ended)."""
         with self._lock:
@@ -207,10 +217,13 @@ class StreamingTranscription:
 def transcribe_while_recording(recording: GrowingRecording, stream: StreamingTranscription) -> None:
     """The streaming thread's loop: look again at each block of new audio until the dictation ends.
 
-    Speculative work must never cost the dictation: on a failure it stops, and release decodes.
+    The recorder's audio is always the current dictation's; a draft still decoding when the key
+    comes up and goes down again must not carry this stream on into the next dictation, so the
+    stream's own end is checked too. Speculative work must never cost the dictation: on a failure
+    it stops, and release decodes.
     """
     try:
-        while recording.wait_for_audio():
+        while stream.recording and recording.wait_for_audio():
             stream.update(recording.snapshot())
     except Exception:
         log.exception("transcribing while recording failed; the dictation is transcribed at release")

@@ -16,7 +16,7 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from faster_whisper.vad import get_vad_model
 
 from dictad.audio_file import read_audio_file
-from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span
+from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span, transcribe_while_recording
 from dictad import transcriber as transcriber_module
 from dictad.transcriber import SAMPLE_RATE, ends_repeating, padded_with_silence, silence_level
 from dictad.vad import VAD_WINDOW, SpeechDetector
@@ -67,6 +67,34 @@ class HeldDecoder(CountingDecoder):
 
     def let_go(self) -> None:
         self._gate.set()
+
+
+class KeyPressedAgain:
+    """The recorder as the streaming thread sees it, its audio always the current dictation's: one
+    100 ms block more at each look, and once :meth:`next_dictation` is called, the next dictation's,
+    held until :meth:`release` (its blocks come every 10 ms: the test waits on nothing else)."""
+
+    def __init__(self, first: np.ndarray, second: np.ndarray):
+        self._dictations, self._current, self._end = [first, second], 0, 0
+        self._pressed_again, self._released = threading.Event(), threading.Event()
+
+    def wait_for_audio(self) -> bool:
+        if self._current == 1:
+            return not self._released.wait(0.01)
+        if self._end >= len(self._dictations[0]) and not self._pressed_again.wait(60):
+            return False
+        self._end += BLOCK
+        return True
+
+    def snapshot(self) -> np.ndarray:
+        return self._dictations[self._current][: self._end]
+
+    def next_dictation(self) -> None:
+        self._current, self._end = 1, 0
+        self._pressed_again.set()
+
+    def release(self) -> None:
+        self._released.set()
 
 
 def record(stream: StreamingTranscription, audio: np.ndarray) -> None:
@@ -167,6 +195,27 @@ def test_release_during_the_draft_of_its_own_audio_uses_that_draft(transcriber, 
     assert results[0].from_draft
     assert decoder.decoded_seconds.count((final.end - final.start) / SAMPLE_RATE) == 1, "release decoded again"
     assert results[0].text == transcriber.decode(audio[final.start : final.end])
+
+
+def test_a_draft_decoding_at_release_does_not_carry_the_stream_into_the_next_dictation(transcriber, clip):
+    first = np.concatenate([clip(SENTENCES[2]), silence(0.5)])
+    second = np.concatenate([clip(SENTENCES[8]), silence(0.5)])
+    decoder = HeldDecoder(transcriber, hold=lambda speech: not decoder.decoded_seconds)
+    recording, stream = KeyPressedAgain(first, second), StreamingTranscription(decoder)
+    streaming = threading.Thread(target=transcribe_while_recording, args=(recording, stream))
+    streaming.start()
+    assert decoder.holding.wait(60), "no draft was started"
+
+    stream.recording_ended()  # the key comes up while that draft decodes...
+    recording.next_dictation()  # ...and goes down again
+    decoder.let_go()
+
+    streaming.join(30)
+    recording.release()
+    assert not streaming.is_alive(), "the streaming thread went on into the next dictation"
+    assert len(decoder.decoded_seconds) == 1, f"the next dictation's audio was decoded: {decoder.decoded_seconds}"
+    final = speech_span(transcriber.speech_detector().update(first, final=True))
+    assert stream.finish(first).text == transcriber.decode(first[final.start : final.end])
 
 
 def test_a_long_dictation_is_committed_at_pauses_and_only_the_last_phrase_is_left(decoder, clip):
