@@ -151,6 +151,40 @@ def test_what_the_user_copies_while_the_clipboard_waits_to_be_restored_is_kept(
     assert clipboard() == "copied meanwhile"
 
 
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+"""A one-pixel image, as a screenshot tool puts an image on the clipboard."""
+
+
+def copy_image_as_the_user() -> None:
+    subprocess.run(["xclip", "-selection", "clipboard", "-t", "image/png"], input=PNG, check=True, timeout=10)
+
+
+def clipboard_image() -> bytes:
+    return subprocess.run(["xclip", "-selection", "clipboard", "-o", "-t", "image/png"], capture_output=True,
+                          timeout=10).stdout
+
+
+@pytest.mark.slow
+def test_auto_types_rather_than_replace_an_image_on_the_clipboard(
+        output: OutputConfig, target_window: TargetWindow) -> None:
+    copy_image_as_the_user()
+    delivery = deliver("Caption for the image.", dataclasses.replace(output, method="auto"))
+    assert (delivery.delivered, delivery.method) == (True, "type"), delivery
+    assert "image" in delivery.reason
+    assert target_window.wait_for_text("image.") == "Caption for the image."
+    assert clipboard_image() == PNG
+
+
+@pytest.mark.slow
+def test_paste_pastes_over_an_image_on_the_clipboard_when_told_to(
+        output: OutputConfig, target_window: TargetWindow) -> None:
+    copy_image_as_the_user()
+    delivery = deliver("Pasted anyway.", dataclasses.replace(output, method="paste"))
+    assert (delivery.delivered, delivery.method) == (True, "paste"), delivery
+    assert target_window.wait_for_text("anyway.") == "Pasted anyway."
+
+
 def deliver_in_a_process_without_clipboard_tools(text: str, method: str, tmp_path: Path) -> dict:
     """pyperclip picks its tool once per process, from PATH: a fresh process with no xclip or xsel on it."""
     script = (

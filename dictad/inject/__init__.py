@@ -107,7 +107,8 @@ def _deliver_with(keyboard: Keyboard, text: str, config: OutputConfig) -> Delive
     try:
         if method == "paste":
             try:
-                _paste(keyboard, text, keys, config.clipboard_restore_delay_ms / 1000)
+                _paste(keyboard, text, keys, config.clipboard_restore_delay_ms / 1000,
+                       replace_other_data=config.method == "paste")
                 return Delivery(True, "paste", text, target)
             except ClipboardUnavailable as unavailable:
                 if config.method == "paste":
@@ -119,29 +120,35 @@ def _deliver_with(keyboard: Keyboard, text: str, config: OutputConfig) -> Delive
         return Delivery(False, method, text, target, str(failure))
 
 
-def _paste(keyboard: Keyboard, text: str, keys: tuple[str, ...], restore_delay_s: float) -> None:
+def _paste(keyboard: Keyboard, text: str, keys: tuple[str, ...], restore_delay_s: float,
+           replace_other_data: bool) -> None:
     """Paste through the clipboard, then give the user back what they had on it.
 
     The target reads the clipboard some time after the paste keys; the restore waits
     ``restore_delay_s`` for that and then only replaces our own text, never
-    something the user copied in the meantime.
+    something the user copied in the meantime. Only text can be given back: an image on
+    the clipboard is replaced only when ``replace_other_data`` (``method: paste``).
     """
     previous = read_clipboard()
+    if previous is None and not replace_other_data:
+        raise ClipboardUnavailable("the clipboard holds an image or other data that pasting would replace")
     put_on_clipboard(text)
     try:
         keyboard.press_combination(keys)
         time.sleep(restore_delay_s)
     finally:
-        if read_clipboard() == text:
+        if previous is not None and read_clipboard() == text:
             pyperclip.copy(previous)
 
 
-def read_clipboard() -> str:
-    """The clipboard's text ("" when it holds none)."""
+def read_clipboard() -> str | None:
+    """The clipboard's text ("" when it holds none); None when it holds data that is not text."""
     try:
         return pyperclip.paste()
     except pyperclip.PyperclipException as missing:
         raise ClipboardUnavailable(NO_CLIPBOARD_TOOL) from missing
+    except UnicodeDecodeError:  # the clipboard tool handed over an image's bytes
+        return None
 
 
 def put_on_clipboard(text: str) -> None:
