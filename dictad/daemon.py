@@ -98,10 +98,11 @@ class Daemon:
         self.state = State.IDLE
         self.error: str | None = None
         self._recording = False
+        self._hotkey_held = False
         self._recording_since = 0.0
         self._busy = 0
         self._lock = threading.RLock()
-        self._recording_ended = threading.Condition(self._lock)
+        self._hotkey_up = threading.Condition(self._lock)
         self._cap_timer: threading.Timer | None = None
         self._stream: StreamingTranscription | None = None
         self._jobs: queue.Queue[tuple[np.ndarray, StreamingTranscription | None, Path | None] | None] = queue.Queue()
@@ -115,10 +116,15 @@ class Daemon:
     def hotkey_pressed(self) -> None:
         if self.config.mode == "toggle" and self._recording:
             self.stop_recording()
-        else:
-            self.start_recording()
+            return
+        with self._lock:
+            self._hotkey_held = self.config.mode == "hold"
+        self.start_recording()
 
     def hotkey_released(self) -> None:
+        with self._lock:
+            self._hotkey_held = False
+            self._hotkey_up.notify_all()
         if self.config.mode == "hold":
             self.stop_recording()
 
@@ -215,18 +221,26 @@ class Daemon:
             if not self._recording:
                 return None
             self._recording = False
-            self._recording_ended.notify_all()
             if self._cap_timer is not None:
                 self._cap_timer.cancel()
             stream, self._stream = self._stream, None
             if stream is not None:
                 stream.recording_ended()
             try:
-                wait = keep_last_word and (stream is None or stream.speech_continues(self.recorder.snapshot()))
-                audio = self.recorder.stop(wait_for_buffered=wait)
+                audio = self.recorder.stop(wait_for_buffered=keep_last_word and self._may_end_in_speech(stream))
             finally:
                 self._refresh_state()
             return audio, stream
+
+    def _may_end_in_speech(self, stream: StreamingTranscription | None) -> bool:
+        """Whether the recording so far may end mid-word (so release waits for the last block)."""
+        if stream is None:
+            return True
+        try:
+            return stream.speech_continues(self.recorder.snapshot())
+        except Exception:
+            log.exception("the speech detector failed at release")
+            return True
 
     def recorder_failed(self, message: str) -> None:
         """The recorder lost its device: say so; what was recorded is still transcribed."""
@@ -246,6 +260,14 @@ class Daemon:
                     self._busy -= 1
                     self._refresh_state()
 
+    def _transcribe(self, audio: np.ndarray, stream: StreamingTranscription | None) -> Transcript:
+        if stream is not None:
+            try:
+                return stream.finish(audio)
+            except Exception:
+                log.exception("transcribing while recording failed at release; transcribing the whole recording")
+        return self.transcriber.transcribe(audio)
+
     def _audio_file_name(self) -> Path | None:
         if self.keep_audio_in is None:
             return None
@@ -261,7 +283,7 @@ class Daemon:
 
     def _transcribe_and_deliver(self, audio: np.ndarray, stream: StreamingTranscription | None) -> None:
         started = time.perf_counter()
-        transcript = stream.finish(audio) if stream is not None else self.transcriber.transcribe(audio)
+        transcript = self._transcribe(audio, stream)
         self.events.emit("transcribed", seconds=round(time.perf_counter() - started, 3),
                          chars=len(transcript.text), from_draft=transcript.from_draft, pieces=transcript.pieces)
         log.debug("transcript: %r", transcript.text)
@@ -311,10 +333,11 @@ class Daemon:
         self._fail(f"the text could not be delivered ({result.reason}); it is kept in Recent dictations")
 
     def _wait_for_hotkey_release(self) -> None:
-        """In hold mode a queued dictation waits while the next one is held: keys sent into the
-        window now would mix with the held modifiers (Ctrl+Alt+letters instead of letters)."""
-        with self._recording_ended:
-            self._recording_ended.wait_for(lambda: not (self._recording and self.config.mode == "hold"))
+        """In hold mode text waits while the hotkey is held (the next dictation, or this one past
+        its length cap): keys sent into the window now would mix with the held modifiers
+        (Ctrl+Alt+letters instead of letters)."""
+        with self._hotkey_up:
+            self._hotkey_up.wait_for(lambda: not self._hotkey_held)
 
     def _fail(self, message: str) -> None:
         log.error("%s", message)

@@ -36,6 +36,12 @@ class ScriptedRecorder:
     def stop(self, wait_for_buffered: bool = True) -> np.ndarray:
         return self.recordings.pop(0) if self.recordings else np.zeros(0, dtype=np.float32)
 
+    def snapshot(self) -> np.ndarray:
+        return self.recordings[0] if self.recordings else np.zeros(0, dtype=np.float32)
+
+    def wait_for_audio(self) -> bool:
+        return False
+
 
 class PhraseTranscriber:
     PHRASES = ["", "um the the report is ready", "uh call me back", "what is the capital of France?",
@@ -153,12 +159,14 @@ def test_escape_cancels_the_recording(rig):
     assert daemon.state is State.IDLE and window.texts == []
 
 
-def test_a_recording_past_the_cap_stops_and_delivers(rig):
+def test_a_recording_past_the_cap_stops_and_is_delivered_once_the_key_comes_up(rig):
     daemon, recorder, _, window, seen = rig
     recorder.say(2, seconds=1.0)
     daemon.hotkey_pressed()
-    wait_until(lambda: window.texts == ["Call me back"], timeout=10, what="delivery at the cap")
+    wait_until(lambda: "cleaned" in seen.names(), timeout=10, what="the dictation stopped at the cap")
+    assert stays_false(lambda: window.texts, 0.3), "typed into the window while the hotkey was still held"
     daemon.hotkey_released()
+    wait_until(lambda: window.texts == ["Call me back"], what="delivery once the key is up")
     assert seen.names().count("recording_stopped") == 1
 
 
@@ -207,6 +215,29 @@ def test_english_fillers_stay_in_a_dictation_in_another_language(default_config)
         dictate(daemon, recorder, 4)
         wait_until(lambda: window.texts, what="the dictation to arrive")
         assert window.texts == ["Er kommt um acht Uhr, um das zu besprechen."]
+    finally:
+        daemon.shutdown()
+
+
+class BrokenSpeechDetector:
+    """onnxruntime failing in the middle of a dictation: it cannot be made to fail for real on demand."""
+
+    def update(self, audio: np.ndarray, final: bool = False) -> np.ndarray:
+        raise RuntimeError("onnxruntime: some failure")
+
+
+def test_a_speech_detector_failing_at_release_costs_the_draft_not_the_dictation(default_config):
+    recorder, window, transcriber = ScriptedRecorder(), Window(), PhraseTranscriber()
+    transcriber.speech_detector = BrokenSpeechDetector
+    config = replace(default_config, audio=replace(default_config.audio, min_duration_ms=0),
+                     transcription=replace(default_config.transcription, streaming=True))
+    daemon = Daemon(config, recorder, transcriber, window.deliver, EventLog(), Hooks())
+    try:
+        dictate(daemon, recorder, 1)
+        wait_until(lambda: window.texts, what="the first dictation")
+        dictate(daemon, recorder, 2)
+        wait_until(lambda: len(window.texts) == 2, what="the next dictation")
+        assert window.texts == ["The report is ready", "Call me back"]
     finally:
         daemon.shutdown()
 
