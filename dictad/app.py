@@ -55,8 +55,11 @@ class DesktopApp:
         return deliver(text, self.daemon.config.output)
 
     def notify(self, message: str) -> None:
-        if self.tray is not None:
-            self.tray.notify(message)
+        """Tell the user, whether or not there is a tray: without one (stock GNOME has none), this
+        is how they hear that a dictation's text was kept in Recent dictations."""
+        from dictad.tray import notify_desktop
+
+        notify_desktop("dictad", message)
 
     def _open_microphone(self) -> None:
         from dictad.recorder import RecorderError
@@ -172,6 +175,7 @@ def _run_until_quit(app: DesktopApp) -> None:
     try:
         require_tray_host()
         app.tray = Tray(app.daemon)
+        app.tray.show(app.daemon.state.value, app.daemon.error or "")  # the microphone may have failed already
     except TrayUnavailable as reason:
         log.info("no tray icon is shown: %s; dictad runs without one", reason)
         app.events.emit("ready")

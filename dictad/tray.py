@@ -194,11 +194,7 @@ class Tray:
         self._glib.idle_add(self._apply_state, state, detail)
 
     def notify(self, message: str) -> None:
-        """Show ``message`` as a desktop notification; logs instead when none can be shown."""
-        try:
-            _send_notification(self._name, message)
-        except Exception as failure:  # a notification is never worth a crash
-            log.warning("desktop notification not shown (%s): %s", failure, message)
+        notify_desktop(self._name, message)
 
     def run(self, on_ready: Callable[[], None]) -> None:
         """Run the tray loop in the main thread until stop(). ``on_ready`` runs in the loop once
@@ -307,6 +303,15 @@ def _x_errors_ignored() -> Iterator[None]:
         yield
     finally:
         display.error_trap_pop_ignored()
+
+
+def notify_desktop(app_name: str, message: str) -> None:
+    """Show ``message`` as a desktop notification, tray icon or not; logs instead when none can be
+    shown. Safe from any thread."""
+    try:
+        _send_notification(app_name, message)
+    except Exception as failure:  # a notification is never worth a crash
+        log.warning("desktop notification not shown (%s): %s", failure, message)
 
 
 def _send_notification(app_name: str, message: str) -> None:

@@ -19,7 +19,7 @@ from tests.rig.audio import AudioRig
 from tests.rig.daemon import DaemonProcess, auto_device
 from tests.rig.display import TargetWindow, xdotool
 from tests.rig.speech import speak, word_errors
-from tests.rig.tray import TrayMenu, tray_icon_box
+from tests.rig.tray import TrayMenu, notification_popups, tray_icon_box
 from tests.rig.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -201,6 +201,15 @@ def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, a
     text = delivered(daemon, target_window, mark, dictations=2)[1].lower()
     assert "kitchen" in text and "garden" in text and text.index("kitchen") < text.index("garden")
     assert len(daemon.events_named("injected", mark)) == 2
+
+
+def test_a_microphone_missing_at_start_is_said_at_once(start_daemon):
+    popups_before = notification_popups()
+    daemon = start_daemon("audio:\n  device: no-such-microphone\n", ready=False)
+    wait_until(lambda: notification_popups() - popups_before, timeout=60,
+               what=f"a notification that the microphone is missing; daemon log:\n{daemon.log()}")
+    daemon.wait_event("ready", timeout=60)
+    assert "state: error" in dictad("status").stdout
 
 
 def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_rig, target_window,  # noqa: F811
