@@ -21,6 +21,7 @@ CONTROL_COMMANDS = {
     "stop": "stop dictating and deliver the text",
     "cancel": "stop dictating and throw the recording away",
     "status": "print the running daemon's state",
+    "recent": "print the recent dictations, newest first, one a line (text that could not be delivered is here)",
 }
 log = logging.getLogger("dictad")
 
@@ -108,9 +109,18 @@ def cmd_control(args: argparse.Namespace) -> int:
     except NotRunning as error:
         print(f"dictad: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as error:
+        print(f"dictad: the running daemon did not answer: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     if not answer.get("ok"):
         print(f"dictad: {answer.get('error')}", file=sys.stderr)
         return EXIT_FAILURE
+    if args.control == "recent":
+        for text in answer["recent"]:
+            print(text)
+        if not answer["recent"]:
+            print("dictad: no recent dictations", file=sys.stderr)
+        return EXIT_OK
     details = ", ".join(f"{key}: {value}" for key, value in answer.items() if key not in ("ok",) and value is not None)
     print(details)
     return EXIT_OK

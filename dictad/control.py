@@ -1,4 +1,4 @@
-"""The control socket: ``dictad toggle|start|stop|cancel|status`` talk to the running daemon.
+"""The control socket: ``dictad toggle|start|stop|cancel|status|recent`` talk to the running daemon.
 
 This is how Wayland users, whose compositors allow no global key grabs, bind dictation
 to a compositor shortcut. One line in, one JSON line out, over a Unix socket that only
@@ -19,7 +19,7 @@ from typing import Any
 
 import platformdirs
 
-COMMANDS = ("toggle", "start", "stop", "cancel", "status")
+COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent")
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], dict[str, Any]]
@@ -93,9 +93,11 @@ class ControlServer:
             return
         try:
             status = send_command("status", self.path, timeout_s=2.0)
-        except (NotRunning, OSError, ValueError):
+        except NotRunning:
             self.path.unlink(missing_ok=True)
             return
+        except (OSError, ValueError):  # there, but busy (opening a slow microphone, say): not dead
+            status = {}
         raise AlreadyRunning(
             f"dictad is already running (pid {status.get('pid', '?')}, control socket {self.path}); "
             f"use `dictad toggle`, `dictad status`, or quit it from the tray first"

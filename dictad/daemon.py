@@ -134,6 +134,8 @@ class Daemon:
     # -- inputs: control socket -----------------------------------------------------------
 
     def command(self, name: str) -> dict[str, Any]:
+        if name == "recent":
+            return {"recent": self.recent}
         actions: dict[str, Callable[[], object]] = {
             "toggle": lambda: self.stop_recording() if self._recording else self.start_recording(),
             "start": self.start_recording,

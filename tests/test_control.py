@@ -6,6 +6,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -41,7 +42,7 @@ def test_commands_reach_the_daemon_and_answer(server, sock_path):
 def test_an_unknown_command_is_refused_with_the_allowed_ones(server, sock_path):
     answer = send_command("explode", sock_path)
     assert answer["ok"] is False
-    assert "toggle, start, stop, cancel, status" in answer["error"]
+    assert "toggle, start, stop, cancel, status, recent" in answer["error"]
 
 
 def test_only_the_user_can_reach_the_socket(server, sock_path):
@@ -52,6 +53,31 @@ def test_only_the_user_can_reach_the_socket(server, sock_path):
 def test_a_second_daemon_is_refused_with_the_first_ones_pid(server, sock_path):
     with pytest.raises(AlreadyRunning, match="already running \\(pid 4242"):
         ControlServer(lambda command: {}, sock_path).start()
+
+
+def test_a_daemon_too_busy_to_answer_at_once_is_not_taken_for_dead(sock_path):
+    busy = threading.Event()  # set when the test is over
+    control = ControlServer(lambda command: busy.wait(10) or {"state": "recording"}, sock_path)
+    control.start()
+    try:
+        with pytest.raises(AlreadyRunning, match="already running"):
+            ControlServer(lambda command: {}, sock_path).start()
+        assert sock_path.exists()
+    finally:
+        busy.set()
+        control.stop()
+
+
+def test_the_cli_prints_the_recent_dictations_newest_first(tmp_path):
+    control = ControlServer(lambda command: {"recent": ["Newest words.", "Older words."]},
+                            tmp_path / "dictad" / "control.sock")
+    control.start()
+    try:
+        env = {"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+        result = subprocess.run([sys.executable, "-m", "dictad", "recent"], capture_output=True, text=True, env=env)
+    finally:
+        control.stop()
+    assert (result.returncode, result.stdout) == (0, "Newest words.\nOlder words.\n")
 
 
 def test_a_socket_left_by_a_dead_daemon_is_taken_over(sock_path):

@@ -186,6 +186,7 @@ def test_text_that_cannot_be_delivered_is_kept_and_reported(rig):
     dictate(daemon, recorder, 3)
     wait_until(lambda: seen.notes, what="the notification")
     assert daemon.recent == ["What is the capital of France?"]
+    assert daemon.command("recent") == {"recent": ["What is the capital of France?"]}
     assert "kept in Recent dictations" in seen.notes[0]
     wait_until(lambda: daemon.state is State.ERROR, what="the error state")
     window.works = True
