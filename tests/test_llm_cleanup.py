@@ -283,6 +283,18 @@ def test_a_missing_model_names_the_pull_command_once(start_fake: StartFake, prob
     assert elapsed < MARGIN_S
 
 
+@pytest.mark.parametrize("variable", ["http_proxy", "HTTP_PROXY", "ALL_PROXY"])
+def test_a_proxy_setting_does_not_come_between_dictad_and_a_local_ollama(
+        start_fake: StartFake, problems: Problems, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    server = start_fake(replying(DEMO_CLEANED))
+    monkeypatch.setenv(variable, closed_port_url())  # a proxy that is not there
+
+    result, _ = timed_clean(make_cleaner(server.url, problems), DEMO)
+
+    assert (result.text, result.cleaner) == (DEMO_CLEANED, "llm"), result.fallback_reason
+    assert problems == []
+
+
 def test_ollama_not_running_says_how_to_start_it(problems: Problems) -> None:
     url = closed_port_url()
 

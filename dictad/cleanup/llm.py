@@ -9,6 +9,7 @@ gets the rule-based text and ``Cleaned.fallback_reason`` says why.
 
 from __future__ import annotations
 
+import ipaddress
 import queue
 import threading
 import time
@@ -95,6 +96,16 @@ class OllamaUnavailable(Exception):
     """Ollama gave no answer; the message says what is wrong and how to fix it, in the user's terms."""
 
 
+def is_this_machine(host: str) -> bool:
+    """Whether the Ollama at ``host`` runs here. No proxy belongs between dictad and it, whatever
+    ``http_proxy`` says (Ollama's own CLI skips proxies for loopback addresses too)."""
+    name = httpx.URL(host if "://" in host else f"http://{host}").host
+    try:
+        return name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class OllamaChat:
     """One Ollama server through the official client.
 
@@ -160,7 +171,8 @@ class OllamaChat:
 
     def _client(self, timeout_s: float) -> ollama.Client:
         if timeout_s not in self._clients:
-            self._clients[timeout_s] = ollama.Client(host=self.host, timeout=timeout_s)
+            self._clients[timeout_s] = ollama.Client(host=self.host, timeout=timeout_s,
+                                                     trust_env=not is_this_machine(self.host))
         return self._clients[timeout_s]
 
     @contextmanager
