@@ -21,7 +21,7 @@ from dictad.control import AlreadyRunning, ControlServer
 from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog
 from dictad.inject import Delivery, deliver
-from dictad.keyspec import format_keys, parse_keys
+from dictad.keyspec import format_keys, parse_hotkey
 from dictad.transcriber import ModelLoadError, Transcriber, where_it_runs
 
 log = logging.getLogger("dictad")
@@ -89,14 +89,14 @@ class DesktopApp:
             self.hotkey.stop()
             self.hotkey = None
         try:
-            self.hotkey = make_hotkey_listener(parse_keys(config.hotkey), self.daemon.hotkey_pressed,
+            self.hotkey = make_hotkey_listener(parse_hotkey(config.hotkey), self.daemon.hotkey_pressed,
                                                self.daemon.hotkey_released, self.daemon.escape_pressed)
             self.hotkey.start()
         except HotkeyUnavailable as reason:
             self.hotkey = None
             log.warning("no global hotkey (%s): use `dictad toggle` from a shortcut of your desktop", reason)
             return
-        log.info("hold %s to dictate", format_keys(parse_keys(config.hotkey)))
+        log.info("hold %s to dictate", format_keys(parse_hotkey(config.hotkey)))
 
     def _recording_started(self) -> None:
         if self.hotkey is not None:

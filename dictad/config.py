@@ -20,7 +20,7 @@ from typing import Any, Literal, Union
 import platformdirs
 import yaml
 
-from dictad.keyspec import KeySpecError, parse_keys
+from dictad.keyspec import KeySpecError, parse_hotkey, parse_keys
 
 APP_NAME = "dictad"
 
@@ -30,6 +30,7 @@ def _bounds(low: float | None = None, high: float | None = None) -> dict[str, fl
 
 
 _KEY_COMBINATION = {"check": parse_keys}
+_HOTKEY = {"check": parse_hotkey}
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class Config:
-    hotkey: str = field(metadata=_KEY_COMBINATION)
+    hotkey: str = field(metadata=_HOTKEY)
     mode: Literal["hold", "toggle"]
     transcription: TranscriptionConfig
     cleanup: CleanupConfig

@@ -48,6 +48,17 @@ def parse_keys(spec: str) -> tuple[str, ...]:
     return canonical
 
 
+def parse_hotkey(spec: str) -> tuple[str, ...]:
+    """Parse a hotkey: modifiers held, then one key (what a global key grab can watch for)."""
+    keys = parse_keys(spec)
+    *held, _ = keys
+    others = [part for part in held if not is_modifier(part)]
+    if others:
+        raise KeySpecError(f"{spec!r} holds {', '.join(others)}, which is not a modifier: a hotkey is "
+                           f"modifiers (ctrl, alt, shift, cmd) and then one key; expected {SYNTAX_HELP}")
+    return keys
+
+
 def format_keys(keys: tuple[str, ...]) -> str:
     """The pynput spelling of parsed keys, e.g. ``<ctrl>+<alt>+<space>``."""
     return "+".join(keys)

@@ -72,6 +72,7 @@ def test_an_empty_user_file_means_defaults(tmp_path, default_config):
         ("hotkey: '<ctrl>+<alt>+spcae'\n", ":1: hotkey: '<ctrl>+<alt>+spcae' is not allowed: unknown key 'spcae' (did you mean <space>?)"),
         ("hotkey: ''\n", ":1: hotkey: '' is not allowed: the combination is empty"),
         ("hotkey: '<ctrl>++a'\n", ":1: hotkey: '<ctrl>++a' is not allowed"),
+        ("hotkey: '<f1>+a'\n", ":1: hotkey: '<f1>+a' is not allowed: '<f1>+a' holds <f1>, which is not a modifier"),
         ("vocabulary: Kubernetes\n", ":1: vocabulary: 'Kubernetes' is not allowed: expected a list of text"),
         ("audio:\n  sounds: yes please\n", ":2: audio.sounds: 'yes please' is not allowed: expected true or false"),
         ("audio:\n  sounds: on\n", ":2: audio.sounds: 'on' is not allowed: expected true or false"),

@@ -92,6 +92,10 @@ def test_cleanup_off_keeps_every_word(default_config):
     assert cleaner.clean("  um the the thing ").text == "um the the thing"
 
 
+def test_a_replacement_matched_in_another_case_mapping_is_still_made():
+    assert Replacer({"izmir": "Izmir", "kelvin k": "K"})("I flew to İZMİR today") == "I flew to Izmir today"
+
+
 @pytest.mark.parametrize(
     ("heard", "meant"),
     [

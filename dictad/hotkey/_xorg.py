@@ -28,7 +28,7 @@ from Xlib.display import Display
 from Xlib.protocol import rq
 
 from dictad.hotkey import HotkeyUnavailable
-from dictad.keyspec import format_keys, is_modifier
+from dictad.keyspec import format_keys
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,6 @@ def _resolve(display: Display, keys: tuple[str, ...]) -> _Combination:
     masks = modifier_masks(display)
     modifiers, modifier_keycodes = 0, set()
     for part in held:
-        if not is_modifier(part):
-            raise HotkeyUnavailable(
-                f"{format_keys(keys)}: X11 can only grab one key with modifiers held; "
-                f"{part} is not a modifier")
         symbols = keysyms_of(part)
         mask = next((masks[s] for s in symbols if s in masks), None)
         if mask is None:
