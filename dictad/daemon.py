@@ -98,6 +98,8 @@ class Daemon:
         self.state = State.IDLE
         self.error: str | None = None
         self._recording = False
+        self._microphone_lost = False
+        """The microphone failed during this recording: it shows as an error, not as recording."""
         self._hotkey_held = False
         self._recording_since = 0.0
         self._busy = 0
@@ -164,6 +166,7 @@ class Daemon:
                 self._fail(f"the microphone could not be opened: {error}")
                 return
             self._recording = True
+            self._microphone_lost = False
             self._recording_since = time.monotonic()
             self.error = None
             self._cap_timer = threading.Timer(self.config.audio.max_duration_s, self._stop_at_cap)
@@ -246,6 +249,8 @@ class Daemon:
 
     def recorder_failed(self, message: str) -> None:
         """The recorder lost its device: say so; what was recorded is still transcribed."""
+        with self._lock:
+            self._microphone_lost = self._recording
         self._fail(message)
 
     # -- the worker: transcription, cleanup, delivery ---------------------------------------
@@ -331,6 +336,7 @@ class Daemon:
         self.history.appendleft(RecentDictation(dictation.text, result.delivered))
         if result.delivered:
             self.events.emit("injected", method=result.method, chars=len(dictation.text))
+            self._clear_error()
             return
         self._fail(f"the text could not be delivered ({result.reason}); it is kept in Recent dictations")
 
@@ -349,13 +355,20 @@ class Daemon:
         self.events.emit("error", message=message)
         self.hooks.notify(message)
 
+    def _clear_error(self) -> None:
+        """What went wrong has been put right (text delivered, config reloaded): the tray says so."""
+        with self._lock:
+            self.error = None
+            self._refresh_state()
+
     def _refresh_state(self) -> None:
+        """The state the tray and ``status`` show. A live microphone shows, whatever else failed."""
         if self.paused:
             state = State.DISABLED
+        elif self._recording and not self._microphone_lost:
+            state = State.RECORDING
         elif self.error:
             state = State.ERROR
-        elif self._recording:
-            state = State.RECORDING
         elif self._busy:
             state = State.WORKING
         else:
@@ -452,6 +465,7 @@ class Daemon:
             self._fail(f"config not reloaded, the running config is kept:\n{error}")
             return False
         self.apply_config(config)
+        self._clear_error()
         return True
 
     def open_config(self) -> None:
@@ -485,7 +499,9 @@ class Daemon:
     def _deliver_again(self, item: RecentDictation) -> None:
         result = self.deliver(item.text)
         item.delivered = item.delivered or result.delivered
-        if not result.delivered:
+        if result.delivered:
+            self._clear_error()
+        else:
             self._fail(f"the text could not be delivered ({result.reason})")
 
     def shutdown(self) -> None:

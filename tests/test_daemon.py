@@ -192,6 +192,7 @@ def test_text_that_cannot_be_delivered_is_kept_and_reported(rig):
     window.works = True
     daemon.paste_last()
     assert window.texts == ["What is the capital of France?"]
+    assert daemon.state is State.IDLE
 
 
 def test_cleanup_switch_applies_to_the_next_dictation(rig):
@@ -251,8 +252,26 @@ def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
     assert daemon.reload_config() and daemon.mode == "toggle"
     path.write_text("mode: sometimes\n")
     assert not daemon.reload_config()
-    assert daemon.mode == "toggle"
+    assert daemon.mode == "toggle" and daemon.state is State.ERROR
     assert "config not reloaded" in seen.notes[-1] and f"{path}:1: mode" in seen.notes[-1]
+    path.write_text("mode: hold\n")
+    assert daemon.reload_config() and daemon.mode == "hold"
+    assert daemon.state is State.IDLE and daemon.error is None
+
+
+def test_a_live_microphone_shows_as_recording_whatever_failed_meanwhile(rig):
+    daemon, recorder, transcriber, window, _ = rig
+    daemon.set_mode("toggle")
+    window.works = False
+    transcriber.gate.clear()
+    recorder.say(3)
+    daemon.hotkey_pressed()
+    daemon.hotkey_pressed()  # the first dictation waits for the transcriber...
+    recorder.say(2)
+    daemon.hotkey_pressed()  # ...while the second is recorded
+    transcriber.gate.set()
+    wait_until(lambda: daemon.error, what="the first dictation's delivery to fail")
+    assert daemon.state is State.RECORDING
 
 
 def test_a_queued_dictation_waits_for_the_held_key_to_come_up(rig):
