@@ -176,6 +176,8 @@ def _run_until_quit(app: DesktopApp) -> None:
         require_tray_host()
         app.tray = Tray(app.daemon)
         app.tray.show(app.daemon.state.value, app.daemon.error or "")  # the microphone may have failed already
+        if app.stopped.is_set():  # a signal while the tray was being made found no tray to stop
+            app.tray.stop()
     except TrayUnavailable as reason:
         log.info("no tray icon is shown: %s; dictad runs without one", reason)
         app.events.emit("ready")

@@ -487,10 +487,10 @@ class Daemon:
 
     def copy_last(self) -> None:
         if self.history:
-            self.copy_recent(0)
+            self.copy_text(self.history[0].text)
 
-    def copy_recent(self, index: int) -> None:
-        self.hooks.copy_to_clipboard(self.history[index].text)
+    def copy_text(self, text: str) -> None:
+        self.hooks.copy_to_clipboard(text)
 
     def paste_last(self) -> None:
         if self.history:

@@ -55,14 +55,21 @@ def check_audio_input(config: Config) -> Check:
     except OSError as error:
         return Check("microphone", False, f"PortAudio is missing: {error}",
                      "install PortAudio: sudo apt install libportaudio2 (Debian/Ubuntu)")
-    inputs = [(index, device) for index, device in enumerate(sounddevice.query_devices())
-              if device["max_input_channels"] > 0]
+    from dictad.recorder import RecorderError, find_input_device, input_devices
+
+    inputs = input_devices()
     if not inputs:
         return Check("microphone", False, "no audio input device found",
                      "connect a microphone, and check it is not muted in the sound settings")
-    listing = "; ".join(f"{index}: {device['name']}" for index, device in inputs)
+    listing = "; ".join(f"{index}: {name}" for index, name in inputs)
     wanted = config.audio.device
-    return Check("microphone", True, f"input devices: {listing} (using: {wanted if wanted is not None else 'system default'})")
+    try:
+        using = sounddevice.query_devices(find_input_device(wanted))["name"]
+    except RecorderError as error:
+        return Check("microphone", False, str(error),
+                     "set audio.device to one of the input devices listed, or to null for the system default")
+    return Check("microphone", True, f"input devices: {listing} (using: {using}"
+                                     f"{'' if wanted is not None else ', the system default'})")
 
 
 def check_display(config: Config) -> Check:

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from tests.ollama_server import FakeOllama, Reply
+from tests.rig.audio import audio_rig  # noqa: F401
 from tests.rig.daemon import auto_device
 
 pytestmark = pytest.mark.slow
@@ -52,6 +53,15 @@ def test_doctor_tells_wayland_users_to_bind_the_toggle_command(tmp_path):
     assert result.returncode == 1
     assert "[!!] display: Wayland session" in result.stdout
     assert "bind `dictad toggle`" in result.stdout
+
+
+@pytest.mark.parametrize(("device", "verdict"), [
+    (None, "[ok] microphone: input devices:"),
+    ("nothing-like-it", "[!!] microphone: no input device matches 'nothing-like-it'"),
+])
+def test_doctor_checks_the_configured_microphone_is_there(tmp_path, audio_rig, device, verdict):  # noqa: F811
+    result = doctor(tmp_path, "audio:\n  device: nothing-like-it\n" if device else "")
+    assert verdict in result.stdout, result.stdout
 
 
 def test_doctor_points_at_the_model_setting_when_the_model_is_missing(tmp_path):

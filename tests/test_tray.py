@@ -58,8 +58,8 @@ class FakeDaemon:
     def paste_last(self) -> None:
         self.calls.append(("paste_last",))
 
-    def copy_recent(self, index: int) -> None:
-        self.calls.append(("copy_recent", index))
+    def copy_text(self, text: str) -> None:
+        self.calls.append(("copy_text", text))
 
     def set_style(self, name: str) -> None:
         self.calls.append(("set_style", name))
@@ -207,10 +207,11 @@ def test_a_recent_dictation_chosen_in_the_menu_is_copied(desktop) -> None:
     def copy_the_older_one() -> None:
         menu = TrayMenu(tray_icon_box("dictad-recent"))
         opened = menu.open()
+        daemon.recent.insert(0, "a dictation that arrived while the menu was open")
         # Recent dictations is the 8th item; Right opens it on its first entry.
         xdotool("key", *["Down"] * 8, "Right", "Down", "Return")
         wait_until(lambda: not menu.is_open(opened), what="the menu to close")
-        assert daemon.calls == [("copy_recent", 1)]
+        assert daemon.calls == [("copy_text", "an older dictation " * 10)]
 
     run_tray(tray, copy_the_older_one)
 
