@@ -185,20 +185,17 @@ class Daemon:
         holds the pre-roll from before the press.
         """
         held_s = time.monotonic() - self._recording_since
-        ended = self._end_recording()
+        too_short = held_s * 1000 < self.config.audio.min_duration_ms
+        ended = self._end_recording(queued=not too_short)
         if ended is None:
             return
         audio, stream = ended
-        too_short = held_s * 1000 < self.config.audio.min_duration_ms
         kept = None if too_short else self._audio_file_name()
         self.events.emit("recording_stopped", seconds=round(len(audio) / SAMPLE_RATE, 3), held_s=round(held_s, 3),
                          **({"audio_file": str(kept)} if kept else {}))
         if too_short:
             self.events.emit("discarded", reason="too_short", held_s=round(held_s, 3))
             return
-        with self._lock:
-            self._busy += 1
-            self._refresh_state()
         self._jobs.put((audio, stream, kept))
 
     def cancel_recording(self) -> None:
@@ -215,8 +212,10 @@ class Daemon:
         threading.Thread(target=transcribe_while_recording, args=(self.recorder, self._stream),
                          name="dictad-streaming", daemon=True).start()
 
-    def _end_recording(self, keep_last_word: bool = True) -> tuple[np.ndarray, StreamingTranscription | None] | None:
+    def _end_recording(self, keep_last_word: bool = True,
+                       queued: bool = False) -> tuple[np.ndarray, StreamingTranscription | None] | None:
         """Stop the recorder; the audio and the dictation's streaming transcription, if any.
+        ``queued``: the recording goes to the worker, so the state goes straight to working.
 
         To keep a last word whole, release waits for the audio still on its way from the device
         (at most a block), but only when the recording so far ends in speech: after a pause, the
@@ -233,6 +232,7 @@ class Daemon:
                 stream.recording_ended()
             try:
                 audio = self.recorder.stop(wait_for_buffered=keep_last_word and self._may_end_in_speech(stream))
+                self._busy += queued
             finally:
                 self._refresh_state()
             return audio, stream

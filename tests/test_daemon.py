@@ -108,6 +108,8 @@ def test_hold_records_while_held_and_delivers_clean_text(rig):
     assert seen.names() == ["recording_started", "recording_stopped", "transcribed", "cleaned", "injected"]
     assert daemon.recent == ["The report is ready"]
     wait_until(lambda: daemon.state is State.IDLE, what="idle again")
+    states = [event["state"] for event in seen.events if event["event"] == "state"]
+    assert states == ["recording", "working", "idle"], "the tray showed a state that was not so"
 
 
 def test_toggle_mode_starts_on_one_press_and_stops_on_the_next(rig):
