@@ -513,6 +513,8 @@ def test_doctor_probe_says_how_to_start_ollama() -> None:
     ("push it to cube and post gress", "Push it to Kubernetes and PostgreSQL."),
     ("Dear team: the build is green.", "Dear team: the build is green."),
     ("okay sounds good", "OK, sounds good."),
+    ("I'm going home now", "I\u2019m going home now."),
+    ("Uh, sure, I can send it tomorrow.", "Sure, I can send it tomorrow."),
 ])
 def test_guard_accepts_a_cleanup(transcript: str, answer: str) -> None:
     assert check_answer(transcript, answer, vocabulary=["Kubernetes", "PostgreSQL"]) is None

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 _WORD = re.compile(r"[\w']+")
 _HESITATIONS = {"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"}
+_LEADING_HESITATIONS = re.compile(rf"^(?:\W*\b(?:{'|'.join(sorted(_HESITATIONS))})\b)+", re.IGNORECASE)
+_TYPOGRAPHIC_APOSTROPHES = str.maketrans("\u2019\u2018\u02bc", "'''")
 
 # What a contraction or a spoken short form may be written as, and the reverse.
 _SUFFIX_EXPANSIONS = {
@@ -76,12 +78,13 @@ def answer_char_limit(transcript: str) -> int:
 
 def words(text: str) -> list[str]:
     """Lower-case words with their apostrophes, punctuation dropped."""
-    return [word.strip("'") for word in _WORD.findall(text.lower()) if word.strip("'")]
+    text = text.lower().translate(_TYPOGRAPHIC_APOSTROPHES)  # "I’m" is "I'm"
+    return [word.strip("'") for word in _WORD.findall(text) if word.strip("'")]
 
 
 def _preamble(transcript: str, answer: str) -> str | None:
     opener = _COURTESY_OPENER.match(answer)
-    if opener and not _COURTESY_OPENER.match(transcript):
+    if opener and not _COURTESY_OPENER.match(_LEADING_HESITATIONS.sub("", transcript)):
         return f"the answer starts with a preamble ({_first_line(answer)!r})"
     lead_in = _LEAD_IN.match(answer)
     if lead_in and not set(words(lead_in.group(1))) <= set(words(transcript)):
