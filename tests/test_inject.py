@@ -21,7 +21,7 @@ from dictad.config import OutputConfig, load_config
 from dictad.inject import Delivery, choose_method, deliver
 from dictad.inject._xorg import XorgKeyboard
 from dictad.inject.text import prepare, sanitise
-from tests.rig.display import TargetWindow, keys_held, xdotool
+from tests.rig.display import TargetWindow, keyboard_layouts, keys_held, lock_layout, xdotool
 from tests.rig.waiting import stays_false, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
@@ -273,6 +273,30 @@ def test_a_real_xterm_receives_typed_unicode(output: OutputConfig, x_display: st
     finally:
         xterm.terminate()
         xterm.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_typing_is_right_whichever_keyboard_layout_is_on(output: OutputConfig, target_window: TargetWindow) -> None:
+    with keyboard_layouts("us,ru"):
+        lock_layout(1)  # Russian on: the key that types "h" in English types "р"
+        text = "Hello world, привет мир."
+        delivery = deliver(text, dataclasses.replace(output, method="type"))
+        assert (delivery.delivered, delivery.method) == (True, "type"), delivery
+        assert target_window.wait_for_text("мир.") == text
+
+
+@pytest.mark.slow
+def test_caps_lock_is_switched_off_for_typing_where_caps_alone_switches_layouts(
+        output: OutputConfig, target_window: TargetWindow) -> None:
+    with keyboard_layouts("us,ru", "grp:caps_toggle"):  # Caps Lock is Shift+Caps here
+        xdotool("key", "Caps_Lock")
+        try:
+            assert caps_lock_is_on()
+            deliver("Mixed Case text", dataclasses.replace(output, method="type"))
+            assert target_window.wait_for_text("text") == "Mixed Case text"
+            assert caps_lock_is_on()
+        finally:
+            xdotool("key", "Caps_Lock")
 
 
 @pytest.mark.slow

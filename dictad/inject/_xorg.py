@@ -94,7 +94,7 @@ class XorgKeyboard:
     def type_text(self, text: str) -> None:
         self._wait_until_keys_are_up()
         mapping = self._read_mapping()
-        keymap = _keymap(mapping)
+        keymap = _keymap(mapping, self._layout_group())
         missing = list(dict.fromkeys(k for k in map(_typing_keysym, text) if k not in keymap))
         if missing:
             self._lend_keycodes(missing, mapping, keymap)
@@ -119,6 +119,12 @@ class XorgKeyboard:
                     f"keys still held after {KEYS_UP_TIMEOUT_S:g} s ({', '.join(held)}): nothing was "
                     "sent, so that they could not mix with the keys that put the text in")
             time.sleep(_KEYS_UP_POLL_S)
+
+    def _layout_group(self) -> int:
+        """Which of the keyboard's layouts is in use (0 for the first): a key types its symbol in
+        that layout ("a" on a us,ru keyboard types "ф" while Russian is on). XKB reports it in
+        bits 13-14 of the core modifier state."""
+        return self._display.screen().root.query_pointer().mask >> 13 & 3
 
     def _held_keys(self) -> list[str]:
         pressed = self._display.query_keymap()
@@ -153,26 +159,37 @@ class XorgKeyboard:
     def _caps_lock_off(self, keymap: Keymap) -> Iterator[None]:
         """Caps Lock would turn typed "a" into "A": switch it off while typing, then back on."""
         locked = self._display.screen().root.query_pointer().mask & X.LockMask
-        caps_lock = keymap.get(XK.XK_Caps_Lock, (None, False))[0]
+        caps_lock = keymap.get(XK.XK_Caps_Lock)
         if not locked or caps_lock is None:
             yield
             return
-        self._tap(caps_lock)
+        self._tap(*caps_lock, keymap)
         try:
             yield
         finally:
-            self._tap(caps_lock)
+            self._tap(*caps_lock, keymap)
 
-    def _tap(self, keycode: int) -> None:
+    def _tap(self, keycode: int, shifted: bool, keymap: Keymap) -> None:
+        """Press and release a key, with Shift when its symbol is the key's second (with the
+        grp:caps_toggle option, Caps Lock is Shift+Caps; Caps alone switches layouts)."""
+        shift = _keycode_on_layout("<shift>", keymap) if shifted else None
+        if shift is not None:
+            xtest.fake_input(self._display, X.KeyPress, shift)
         xtest.fake_input(self._display, X.KeyPress, keycode)
         xtest.fake_input(self._display, X.KeyRelease, keycode)
+        if shift is not None:
+            xtest.fake_input(self._display, X.KeyRelease, shift)
         self._display.sync()
 
 
-def _keymap(mapping: dict[int, tuple[int, ...]]) -> Keymap:
+def _keymap(mapping: dict[int, tuple[int, ...]], group: int = 0) -> Keymap:
+    """What each key types in layout ``group``. The core mapping lists a key's symbols layout by
+    layout, two levels each; a key with none in ``group`` (a lent keycode, say) types its first
+    layout's, as XKB wraps the group."""
     keymap: Keymap = {}
     for keycode, keysyms in mapping.items():
-        for level, keysym in enumerate(keysyms[:2]):
+        in_group = keysyms[2 * group : 2 * group + 2]
+        for level, keysym in enumerate(in_group if any(in_group) else keysyms[:2]):
             if keysym and keysym not in keymap:
                 keymap[keysym] = (keycode, level == 1)
     return keymap

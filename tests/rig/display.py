@@ -15,6 +15,8 @@ The recipes are those of ../shared/desktop-test-rig.md.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import re
 import select
@@ -47,6 +49,32 @@ def xdotool(*args: str) -> str:
     if done.returncode != 0:
         raise AssertionError(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def keyboard_layouts(layouts: str, options: str = "") -> Iterator[None]:
+    """Switch the test display to ``layouts`` (setxkbmap's, e.g. "us,ru") and back to "us"."""
+    subprocess.run(["setxkbmap", "-layout", layouts, "-option", "", "-option", options], check=True, timeout=10)
+    try:
+        yield
+    finally:
+        lock_layout(0)
+        subprocess.run(["setxkbmap", "-layout", "us", "-option", ""], check=True, timeout=10)
+
+
+def lock_layout(index: int) -> None:
+    """Turn on layout ``index`` (0 for the first), as a user's layout switch does; libX11's
+    XkbLockGroup, since no xdotool key does it reliably on every keymap."""
+    libx11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11"))
+    libx11.XOpenDisplay.restype = ctypes.c_void_p
+    display = ctypes.c_void_p(libx11.XOpenDisplay(None))
+    try:
+        use_core_keyboard = 0x100
+        if not libx11.XkbLockGroup(display, use_core_keyboard, index):
+            raise AssertionError("XkbLockGroup failed")
+        libx11.XSync(display, 0)
+    finally:
+        libx11.XCloseDisplay(display)
 
 
 @contextlib.contextmanager
