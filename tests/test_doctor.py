@@ -13,7 +13,6 @@ import sys
 import pytest
 
 from tests.ollama_server import FakeOllama, Reply
-from tests.rig.audio import audio_rig  # noqa: F401
 from tests.rig.daemon import auto_device
 
 pytestmark = pytest.mark.slow
@@ -59,7 +58,7 @@ def test_doctor_tells_wayland_users_to_bind_the_toggle_command(tmp_path):
     (None, "[ok] microphone: input devices:"),
     ("nothing-like-it", "[!!] microphone: no input device matches 'nothing-like-it'"),
 ])
-def test_doctor_checks_the_configured_microphone_is_there(tmp_path, audio_rig, device, verdict):  # noqa: F811
+def test_doctor_checks_the_configured_microphone_is_there(tmp_path, audio_rig, device, verdict):
     result = doctor(tmp_path, "audio:\n  device: nothing-like-it\n" if device else "")
     assert verdict in result.stdout, result.stdout
 
