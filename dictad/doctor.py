@@ -76,7 +76,7 @@ def check_display(config: Config) -> Check:
     session = os.environ.get("XDG_SESSION_TYPE", "")
     if os.environ.get("WAYLAND_DISPLAY") or session == "wayland":
         return Check("display", False,
-                     "Wayland session: global hotkeys cannot be grabbed, and typing into other apps is limited",
+                     "Wayland session: global hotkeys cannot be grabbed, and dictad cannot put text into other apps' windows",
                      "bind `dictad toggle` (or `dictad start` / `dictad stop`) to a shortcut in your "
                      "compositor's keyboard settings; dictad listens on its control socket")
     if os.environ.get("DISPLAY"):
@@ -86,12 +86,12 @@ def check_display(config: Config) -> Check:
 
 
 def check_clipboard(config: Config) -> Check:
-    tools = [tool for tool in ("xclip", "xsel", "wl-copy") if shutil.which(tool)]
+    tools = [tool for tool in ("xclip", "xsel") if shutil.which(tool)]  # what pyperclip uses on X11
     if tools:
         return Check("clipboard", True, f"clipboard tool found: {', '.join(tools)}")
     if config.output.method == "type":
         return Check("clipboard", True, "no clipboard tool, and none needed: output.method is type")
-    return Check("clipboard", False, "no clipboard tool (xclip, xsel or wl-copy): pasting falls back to typing",
+    return Check("clipboard", False, "no clipboard tool (xclip or xsel): pasting falls back to typing",
                  "sudo apt install xclip   (or set output.method: type)")
 
 
