@@ -119,6 +119,11 @@ class DesktopApp:
     def _config_changed(self, previous: Config, config: Config) -> None:
         if config.hotkey != previous.hotkey:
             self._grab_hotkey(config)
+        for key in ("device", "preroll_ms"):
+            if getattr(config.audio, key) != getattr(previous.audio, key):
+                log.warning("audio.%s changed: restart dictad for it to take effect", key)
+        if config.cleanup.mode == "llm" and previous.cleanup.mode != "llm":
+            threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
         if (config.transcription, config.vocabulary) != (previous.transcription, previous.vocabulary):
             threading.Thread(target=self._reload_model, args=(config,), name="dictad-model", daemon=True).start()
 
@@ -145,7 +150,7 @@ class DesktopApp:
 def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None = None) -> int:
     events = EventLog(events_path)
     app: DesktopApp | None = None
-    control = ControlServer(lambda command: app.daemon.command(command) if app else {"state": "starting"})
+    control = ControlServer(lambda command: app.daemon.command(command) if app else answer_while_starting(command))
     try:
         control.start()
     except AlreadyRunning as error:
@@ -167,6 +172,13 @@ def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None
         control.stop()
         events.close()
     return 0
+
+
+def answer_while_starting(command: str) -> dict:
+    """The control socket's answer while the speech model loads: nothing can be done yet."""
+    if command == "status":
+        return {"state": "starting"}
+    return {"ok": False, "error": f"dictad is still starting (loading the speech model): {command} was not done"}
 
 
 def _run_until_quit(app: DesktopApp) -> None:

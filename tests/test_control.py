@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from dictad.app import answer_while_starting
 from dictad.control import AlreadyRunning, ControlServer, NotRunning, send_command
 
 
@@ -78,6 +79,22 @@ def test_the_cli_prints_the_recent_dictations_newest_first(tmp_path):
     finally:
         control.stop()
     assert (result.returncode, result.stdout) == (0, "Newest words.\nOlder words.\n")
+
+
+@pytest.mark.parametrize(("command", "returncode", "output"), [
+    ("status", 0, "state: starting"),
+    ("recent", 1, "dictad is still starting (loading the speech model): recent was not done"),
+    ("toggle", 1, "dictad is still starting (loading the speech model): toggle was not done"),
+])
+def test_while_dictad_starts_a_command_says_it_was_not_done(tmp_path, command, returncode, output):
+    control = ControlServer(answer_while_starting, tmp_path / "dictad" / "control.sock")
+    control.start()
+    try:
+        env = {"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+        result = subprocess.run([sys.executable, "-m", "dictad", command], capture_output=True, text=True, env=env)
+    finally:
+        control.stop()
+    assert result.returncode == returncode and output in result.stdout + result.stderr, result
 
 
 def test_a_socket_left_by_a_dead_daemon_is_taken_over(sock_path):
