@@ -13,7 +13,7 @@ from Xlib.ext import xtest
 from dictad.hotkey import HotkeyListener, HotkeyUnavailable, make_hotkey_listener
 from dictad.hotkey._xorg import keysyms_of
 from dictad.keyspec import NAMED_KEYS
-from tests.rig.display import TargetWindow, keys_held, xdotool
+from tests.rig.display import TargetWindow, keyboard_layouts, keys_held, xdotool
 from tests.rig.waiting import stays_false, wait_until
 
 DEFAULT_HOTKEY = ("<ctrl>", "<alt>", "<space>")
@@ -155,6 +155,21 @@ def test_the_hotkey_works_with_caps_lock_and_num_lock_on(listen: Callable, targe
     finally:
         xdotool("key", "Caps_Lock", "Num_Lock")
     assert target_window.text() == ""
+
+
+@pytest.mark.slow
+def test_the_hotkey_follows_its_keys_to_a_new_keyboard_map(listen: Callable, target_window: TargetWindow) -> None:
+    _, events = listen(("<ctrl>", "<shift>", "d"))
+    with keyboard_layouts("us", variant="dvorak"):  # "d" moves to another key, and "e" comes to its old one
+
+        def pressing_d_is_the_hotkey() -> bool:  # until the listener has seen the new map, the app gets it
+            xdotool("key", "ctrl+shift+d")
+            return bool(events)
+
+        wait_until(pressing_d_is_the_hotkey, 5, "the hotkey to follow its key")
+        wait_for_events(events, ["press", "release"])
+        xdotool("key", "ctrl+shift+e")
+        assert stays_false(lambda: events != ["press", "release"], seconds=0.3), events
 
 
 @pytest.mark.slow

@@ -57,6 +57,8 @@ _KEYSYM_NAMES: dict[str, tuple[str, ...]] = {
 _KEYSYM_NAMES_BY_VALUE = {value: name[3:] for name, value in reversed(vars(XK).items()) if name.startswith("XK_")}
 _XKB_USE_CORE_KEYBOARD = 0x100
 _XKB_DETECTABLE_AUTOREPEAT = 1
+_XKB_NEW_KEYBOARD_AND_MAP_NOTIFY = 0b11
+_XKB_ALL_MAP_PARTS = 0xFF
 
 
 def keysyms_of(part: str) -> tuple[int, ...]:
@@ -156,6 +158,28 @@ class _XkbPerClientFlags(rq.ReplyRequest):
     )
 
 
+class _XkbSelectEvents(rq.Request):
+    _request = rq.Struct(
+        rq.Card8("opcode"), rq.Opcode(1), rq.RequestLength(),
+        rq.Card16("device_spec"), rq.Card16("affect_which"), rq.Card16("clear"), rq.Card16("select_all"),
+        rq.Card16("affect_map"), rq.Card16("map"),
+    )
+
+
+def watch_keyboard_map(display: Display) -> int | None:
+    """Ask XKB for an event whenever the keyboard map changes, and return that event's type. A
+    client that has asked XKB for anything (the autorepeat setting) no longer gets the core
+    MappingNotify."""
+    extension = display.query_extension("XKEYBOARD")
+    if not extension.present:
+        return None
+    _XkbSelectEvents(display=display.display, opcode=extension.major_opcode, device_spec=_XKB_USE_CORE_KEYBOARD,
+                     affect_which=_XKB_NEW_KEYBOARD_AND_MAP_NOTIFY, clear=0,
+                     select_all=_XKB_NEW_KEYBOARD_AND_MAP_NOTIFY, affect_map=_XKB_ALL_MAP_PARTS,
+                     map=_XKB_ALL_MAP_PARTS)
+    return extension.first_event
+
+
 def enable_detectable_autorepeat(display: Display) -> bool:
     """Ask XKB to drop the fake release before each repeated press (python-xlib has no XKB module)."""
     extension = display.query_extension("XKEYBOARD")
@@ -189,6 +213,7 @@ class XorgHotkeyListener:
         self._escape_active = False
         self._combination = _Combination(frozenset(), 0, frozenset())
         self._escape_keycodes: frozenset[int] = frozenset()
+        self._keyboard_map_event: int | None = None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -197,12 +222,8 @@ class XorgHotkeyListener:
         try:
             if not enable_detectable_autorepeat(display):
                 log.warning("XKB detectable autorepeat unavailable: a held hotkey may repeat")
-            self._combination = _resolve(display, self._keys)
-            self._escape_keycodes = frozenset(
-                code for code, _ in display.keysym_to_keycodes(XK.XK_Escape))
-            self._grab(display, self._combination.keycodes, self._combination.modifiers,
-                       f"{format_keys(self._keys)} is already taken by another program "
-                       "(X BadAccess): choose another hotkey or free it there")
+            self._keyboard_map_event = watch_keyboard_map(display)
+            self._grab_combination(display)
         except BaseException:
             display.close()
             raise
@@ -244,6 +265,28 @@ class XorgHotkeyListener:
         self._work.put(apply_and_report)
         self._wake()
         done.wait(timeout=2)
+
+    def _grab_combination(self, display: Display) -> None:
+        """Find the combination's keys on the keyboard map as it is now, and grab them."""
+        self._combination = _resolve(display, self._keys)
+        self._escape_keycodes = frozenset(code for code, _ in display.keysym_to_keycodes(XK.XK_Escape))
+        self._grab(display, self._combination.keycodes, self._combination.modifiers,
+                   f"{format_keys(self._keys)} is already taken by another program "
+                   "(X BadAccess): choose another hotkey or free it there")
+
+    def _regrab_after_mapping_change(self) -> None:
+        """The keyboard map changed (setxkbmap, xmodmap, or keycodes lent for typing): the
+        combination's symbols may be on other keys now, so what was grabbed may be wrong."""
+        display, escape = self._display, self._escape_active
+        self._apply_escape_grab(False)
+        self._ungrab(display, self._combination.keycodes)
+        try:
+            self._grab_combination(display)
+        except HotkeyUnavailable as reason:
+            self._combination = _Combination(frozenset(), 0, frozenset())
+            log.error("after a keyboard map change the hotkey no longer works: %s", reason)
+            return
+        self._apply_escape_grab(escape)
 
     def _connect(self) -> Display:
         try:
@@ -310,8 +353,10 @@ class XorgHotkeyListener:
             _close_quietly(display)
 
     def _handle(self, event: rq.Event) -> None:
-        if event.type == X.MappingNotify:
-            self._display.refresh_keyboard_mapping(event)
+        if event.type == self._keyboard_map_event:
+            info = self._display.display.info
+            self._display._update_keymap(info.min_keycode, info.max_keycode - info.min_keycode + 1)  # no public way
+            self._regrab_after_mapping_change()
         elif event.type == X.KeyPress:
             if event.detail in self._combination.keycodes:
                 self._trigger_pressed()

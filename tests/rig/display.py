@@ -52,14 +52,15 @@ def xdotool(*args: str) -> str:
 
 
 @contextlib.contextmanager
-def keyboard_layouts(layouts: str, options: str = "") -> Iterator[None]:
-    """Switch the test display to ``layouts`` (setxkbmap's, e.g. "us,ru") and back to "us"."""
-    subprocess.run(["setxkbmap", "-layout", layouts, "-option", "", "-option", options], check=True, timeout=10)
+def keyboard_layouts(layouts: str, options: str = "", variant: str = "") -> Iterator[None]:
+    """Switch the test display to ``layouts`` (setxkbmap's, e.g. "us,ru") and back to plain "us"."""
+    subprocess.run(["setxkbmap", "-layout", layouts, "-variant", variant, "-option", "", "-option", options],
+                   check=True, timeout=10)
     try:
         yield
     finally:
         lock_layout(0)
-        subprocess.run(["setxkbmap", "-layout", "us", "-option", ""], check=True, timeout=10)
+        subprocess.run(["setxkbmap", "-layout", "us", "-variant", "", "-option", ""], check=True, timeout=10)
 
 
 def lock_layout(index: int) -> None:
