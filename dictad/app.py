@@ -148,7 +148,13 @@ class DesktopApp:
 
 
 def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None = None) -> int:
-    events = EventLog(events_path)
+    try:
+        if keep_audio is not None:
+            keep_audio.mkdir(parents=True, exist_ok=True)
+        events = EventLog(events_path)
+    except OSError as error:
+        log.error("cannot write to %s: %s", error.filename, error.strerror)
+        return 2
     app: DesktopApp | None = None
     control = ControlServer(lambda command: app.daemon.command(command) if app else answer_while_starting(command))
     try:

@@ -23,7 +23,7 @@ def read_audio_file(path: Path) -> np.ndarray:
         raise AudioFileError(f"{path}: no such file")
     if path.is_dir():
         raise AudioFileError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a pipe (/dev/stdin) has no size
         raise AudioFileError(f"{path}: the file is empty")
     try:
         audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)

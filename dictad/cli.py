@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ from dictad import __version__
 from dictad.config import Config, ConfigError, config_as_dict, default_config_path, load_config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a command ended by SIGPIPE."""
 CONTROL_COMMANDS = {
     "toggle": "start dictating, or stop and deliver (bind this to a shortcut on Wayland)",
     "start": "start dictating in the running daemon",
@@ -47,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (dictad clean | head -1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +107,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_daemon(load_config(args.config), args.events, args.keep_audio)
 
 
+def _printable(path: Path) -> str:
+    """``path`` as text that can be printed: a file name that is not valid UTF-8 gets U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
 def cmd_control(args: argparse.Namespace) -> int:
     from dictad.control import NotRunning, send_command
 
@@ -153,7 +164,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             print(f"dictad: {path}: no speech found", file=sys.stderr)
         if args.json:
             print(json.dumps({
-                "file": str(path), "raw": dictation.raw, "text": dictation.text,
+                "file": _printable(path), "raw": dictation.raw, "text": dictation.text,
                 "seconds": round(seconds, 3), "audio_seconds": round(transcript.audio_seconds, 3),
                 "cleaner": dictation.cleaner,
             }, ensure_ascii=False), flush=True)

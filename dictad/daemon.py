@@ -276,9 +276,15 @@ class Daemon:
         return self.transcriber.transcribe(audio)
 
     def _audio_file_name(self) -> Path | None:
+        """Where to keep this dictation's audio (``--keep-audio``), if anywhere: the folder may
+        have gone since start (a removable disk), and that must not cost the dictation."""
         if self.keep_audio_in is None:
             return None
-        self.keep_audio_in.mkdir(parents=True, exist_ok=True)
+        try:
+            self.keep_audio_in.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            log.warning("the dictation's audio is not kept: %s", error)
+            return None
         return self.keep_audio_in / f"dictation-{time.time_ns()}.wav"
 
     def _process(self, audio: np.ndarray, stream: StreamingTranscription | None, keep_as: Path | None) -> None:
@@ -286,7 +292,14 @@ class Daemon:
             self._transcribe_and_deliver(audio, stream)
         finally:
             if keep_as is not None:
-                write_wav(keep_as, audio)
+                self._keep_audio(keep_as, audio)
+
+    @staticmethod
+    def _keep_audio(path: Path, audio: np.ndarray) -> None:
+        try:
+            write_wav(path, audio)
+        except OSError as error:
+            log.warning("the dictation's audio is not kept: %s", error)
 
     def _transcribe_and_deliver(self, audio: np.ndarray, stream: StreamingTranscription | None) -> None:
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 import subprocess
@@ -95,6 +96,16 @@ def test_while_dictad_starts_a_command_says_it_was_not_done(tmp_path, command, r
     finally:
         control.stop()
     assert result.returncode == returncode and output in result.stdout + result.stderr, result
+
+
+@pytest.mark.parametrize("option", ["--events", "--keep-audio"])
+def test_dictad_run_refuses_a_path_it_cannot_write_at_once(tmp_path, option):
+    (tmp_path / "a-file").touch()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "dictad", "run", option, str(tmp_path / "a-file" / "x")],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert f"cannot write to {tmp_path / 'a-file' / 'x'}: Not a directory" in result.stderr
 
 
 def test_a_socket_left_by_a_dead_daemon_is_taken_over(sock_path):

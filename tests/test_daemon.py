@@ -246,6 +246,15 @@ def test_a_speech_detector_failing_at_release_costs_the_draft_not_the_dictation(
         daemon.shutdown()
 
 
+def test_a_folder_for_the_audio_that_cannot_be_made_costs_only_the_audio(rig, tmp_path):
+    daemon, recorder, _, window, _ = rig
+    (tmp_path / "a-file").touch()
+    daemon.keep_audio_in = tmp_path / "a-file" / "audio"  # as a removable disk that has gone
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: window.texts == ["The report is ready"], what="the dictation")
+    wait_until(lambda: daemon.state is State.IDLE, what="idle again")
+
+
 def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
     daemon, _, _, _, seen = rig
     path = tmp_path / "config.yaml"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +101,35 @@ def test_cli_json_has_raw_text_and_timing(make_clip, tmp_path):
     assert "Friday" in record["raw"] and "FRIDAY" in record["text"]
     assert 0 < record["seconds"] < 30 and record["audio_seconds"] > 1
     assert record["cleaner"] == "rules"
+
+
+def test_cli_transcribes_audio_from_a_pipe(make_clip):
+    result = subprocess.run([sys.executable, "-m", "dictad", "transcribe", "/dev/stdin"],
+                            input=make_clip(SENTENCES[0]).read_bytes(), capture_output=True)  # a pipe: no size
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Friday" in result.stdout
+
+
+def test_cli_json_names_a_file_whose_name_is_not_utf8(make_clip, tmp_path):
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.wav"))
+    shutil.copy(make_clip(SENTENCES[0]), odd)
+    result = subprocess.run([sys.executable, "-m", "dictad", "transcribe", "--json", str(odd)], capture_output=True,
+                            env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})  # a desktop's UTF-8 locale
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout)["file"].endswith("caf\ufffd.wav")
+
+
+def test_cli_clean_into_a_reader_that_goes_away_ends_quietly(tmp_path):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("um so like we should ship it\n" * 20000)
+    with lines.open("rb") as given:
+        cleaning = subprocess.Popen([sys.executable, "-m", "dictad", "clean"], stdin=given,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = cleaning.stdout.readline()
+    cleaning.stdout.close()  # as `| head -1` does
+    _, errors = cleaning.communicate(timeout=60)
+    assert first == b"So like we should ship it\n"
+    assert cleaning.returncode == 141 and b"Traceback" not in errors, errors.decode()
 
 
 def test_cli_clean_reads_arguments_and_stdin():
