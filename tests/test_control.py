@@ -8,6 +8,8 @@ import stat
 import subprocess
 import sys
 import threading
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -70,15 +72,24 @@ def test_a_daemon_too_busy_to_answer_at_once_is_not_taken_for_dead(sock_path):
         control.stop()
 
 
-def test_the_cli_prints_the_recent_dictations_newest_first(tmp_path):
-    control = ControlServer(lambda command: {"recent": ["Newest words.", "Older words."]},
-                            tmp_path / "dictad" / "control.sock")
+def dictad(*args: str, runtime_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The ``dictad`` command as a user runs it, its control socket in ``runtime_dir``."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)}
+    return subprocess.run([sys.executable, "-m", "dictad", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def dictad_answered_by(handler: Callable[[str], dict], command: str, runtime_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``dictad COMMAND`` against a control socket that ``handler`` answers."""
+    control = ControlServer(handler, runtime_dir / "dictad" / "control.sock")
     control.start()
     try:
-        env = {"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([sys.executable, "-m", "dictad", "recent"], capture_output=True, text=True, env=env)
+        return dictad(command, runtime_dir=runtime_dir)
     finally:
         control.stop()
+
+
+def test_the_cli_prints_the_recent_dictations_newest_first(tmp_path):
+    result = dictad_answered_by(lambda command: {"recent": ["Newest words.", "Older words."]}, "recent", tmp_path)
     assert (result.returncode, result.stdout) == (0, "Newest words.\nOlder words.\n")
 
 
@@ -88,22 +99,14 @@ def test_the_cli_prints_the_recent_dictations_newest_first(tmp_path):
     ("toggle", 1, "dictad is still starting (loading the speech model): toggle was not done"),
 ])
 def test_while_dictad_starts_a_command_says_it_was_not_done(tmp_path, command, returncode, output):
-    control = ControlServer(answer_while_starting, tmp_path / "dictad" / "control.sock")
-    control.start()
-    try:
-        env = {"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([sys.executable, "-m", "dictad", command], capture_output=True, text=True, env=env)
-    finally:
-        control.stop()
+    result = dictad_answered_by(answer_while_starting, command, tmp_path)
     assert result.returncode == returncode and output in result.stdout + result.stderr, result
 
 
 @pytest.mark.parametrize("option", ["--events", "--keep-audio"])
 def test_dictad_run_refuses_a_path_it_cannot_write_at_once(tmp_path, option):
     (tmp_path / "a-file").touch()
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "dictad", "run", option, str(tmp_path / "a-file" / "x")],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = dictad("run", option, str(tmp_path / "a-file" / "x"), runtime_dir=tmp_path)
     assert result.returncode == 2
     assert f"cannot write to {tmp_path / 'a-file' / 'x'}: Not a directory" in result.stderr
 
@@ -128,7 +131,6 @@ def test_no_daemon_gives_a_clear_answer(sock_path):
 
 
 def test_the_cli_client_says_when_no_daemon_runs(tmp_path):
-    env = {"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "dictad", "status"], capture_output=True, text=True, env=env)
+    result = dictad("status", runtime_dir=tmp_path)
     assert result.returncode == 1
     assert "dictad is not running" in result.stderr
