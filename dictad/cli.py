@@ -107,11 +107,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_daemon(load_config(args.config), args.events, args.keep_audio)
 
 
-def _printable(path: Path) -> str:
-    """``path`` as text that can be printed: a file name that is not valid UTF-8 gets U+FFFD."""
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
 def cmd_control(args: argparse.Namespace) -> int:
     from dictad.control import NotRunning, send_command
 
@@ -171,6 +166,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         else:
             print(dictation.text, flush=True)
     return status
+
+
+def _printable(path: Path) -> str:
+    """``path`` as text that can be printed: a file name that is not valid UTF-8 gets U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def cmd_clean(args: argparse.Namespace) -> int:

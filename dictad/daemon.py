@@ -232,7 +232,8 @@ class Daemon:
                 stream.recording_ended()
             try:
                 audio = self.recorder.stop(wait_for_buffered=keep_last_word and self._may_end_in_speech(stream))
-                self._busy += queued
+                if queued:
+                    self._busy += 1
             finally:
                 self._refresh_state()
             return audio, stream
