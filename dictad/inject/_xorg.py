@@ -94,21 +94,16 @@ class XorgKeyboard:
     def type_text(self, text: str) -> None:
         self._wait_until_keys_are_up()
         mapping = self._read_mapping()
-        keymap = _keymap(mapping, self._layout_group())
+        state = self._display.screen().root.query_pointer().mask
+        keymap = _keymap(mapping, _layout_group(state))
         missing = list(dict.fromkeys(k for k in map(_typing_keysym, text) if k not in keymap))
         if missing:
             self._lend_keycodes(missing, mapping, keymap)
             time.sleep(_LENT_KEYCODES_SETTLE_S)
         shift = _keycode_on_layout("<shift>", keymap)
-        with self._caps_lock_off(keymap):
+        with self._caps_lock_off(keymap, shift, caps_locked=bool(state & X.LockMask)):
             for keysym in map(_typing_keysym, text):
-                keycode, shifted = keymap[keysym]
-                if shifted:
-                    xtest.fake_input(self._display, X.KeyPress, shift)
-                xtest.fake_input(self._display, X.KeyPress, keycode)
-                xtest.fake_input(self._display, X.KeyRelease, keycode)
-                if shifted:
-                    xtest.fake_input(self._display, X.KeyRelease, shift)
+                self._type_key(*keymap[keysym], shift)
             self._display.sync()
 
     def _wait_until_keys_are_up(self) -> None:
@@ -119,12 +114,6 @@ class XorgKeyboard:
                     f"keys still held after {KEYS_UP_TIMEOUT_S:g} s ({', '.join(held)}): nothing was "
                     "sent, so that they could not mix with the keys that put the text in")
             time.sleep(_KEYS_UP_POLL_S)
-
-    def _layout_group(self) -> int:
-        """Which of the keyboard's layouts is in use (0 for the first): a key types its symbol in
-        that layout ("a" on a us,ru keyboard types "ф" while Russian is on). XKB reports it in
-        bits 13-14 of the core modifier state."""
-        return self._display.screen().root.query_pointer().mask >> 13 & 3
 
     def _held_keys(self) -> list[str]:
         pressed = self._display.query_keymap()
@@ -156,30 +145,37 @@ class XorgKeyboard:
         self._display.sync()
 
     @contextlib.contextmanager
-    def _caps_lock_off(self, keymap: Keymap) -> Iterator[None]:
-        """Caps Lock would turn typed "a" into "A": switch it off while typing, then back on."""
-        locked = self._display.screen().root.query_pointer().mask & X.LockMask
+    def _caps_lock_off(self, keymap: Keymap, shift: int, caps_locked: bool) -> Iterator[None]:
+        """Caps Lock would turn typed "a" into "A": switch it off while typing, then back on (with
+        Shift where Caps Lock is the key's second symbol: with grp:caps_toggle, Caps alone
+        switches layouts)."""
         caps_lock = keymap.get(XK.XK_Caps_Lock)
-        if not locked or caps_lock is None:
+        if not caps_locked or caps_lock is None:
             yield
             return
-        self._tap(*caps_lock, keymap)
+        self._type_key(*caps_lock, shift)
+        self._display.sync()
         try:
             yield
         finally:
-            self._tap(*caps_lock, keymap)
+            self._type_key(*caps_lock, shift)
+            self._display.sync()
 
-    def _tap(self, keycode: int, shifted: bool, keymap: Keymap) -> None:
-        """Press and release a key, with Shift when its symbol is the key's second (with the
-        grp:caps_toggle option, Caps Lock is Shift+Caps; Caps alone switches layouts)."""
-        shift = _keycode_on_layout("<shift>", keymap) if shifted else None
-        if shift is not None:
+    def _type_key(self, keycode: int, shifted: bool, shift: int) -> None:
+        """Press and release ``keycode``, with the ``shift`` keycode held when ``shifted``."""
+        if shifted:
             xtest.fake_input(self._display, X.KeyPress, shift)
         xtest.fake_input(self._display, X.KeyPress, keycode)
         xtest.fake_input(self._display, X.KeyRelease, keycode)
-        if shift is not None:
+        if shifted:
             xtest.fake_input(self._display, X.KeyRelease, shift)
-        self._display.sync()
+
+
+def _layout_group(state: int) -> int:
+    """Which of the keyboard's layouts is in use (0 for the first), from the core modifier
+    ``state``, where XKB puts it in bits 13-14: a key types its symbol in that layout ("a" on a
+    us,ru keyboard types "ф" while Russian is on)."""
+    return state >> 13 & 3
 
 
 def _keymap(mapping: dict[int, tuple[int, ...]], group: int = 0) -> Keymap:
