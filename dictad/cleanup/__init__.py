@@ -23,6 +23,15 @@ class Cleaned:
     """Why the configured cleaner's answer was not used, when it was not."""
 
 
+CARDINAL_WORDS = frozenset({
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "thousand",
+})
+"""Numbers as English speech says them, for the rules and the LLM guard alike."""
+
+
 class Cleaner(Protocol):
     name: str
 

@@ -13,6 +13,8 @@ import math
 import re
 from collections.abc import Iterable
 
+from dictad.cleanup import CARDINAL_WORDS
+
 _WORD = re.compile(r"[\w']+")
 _HESITATIONS = {"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm"}
 _LEADING_HESITATIONS = re.compile(rf"^(?:\W*\b(?:{'|'.join(sorted(_HESITATIONS))})\b)+", re.IGNORECASE)
@@ -29,12 +31,8 @@ _SPOKEN_FORMS = {
     "kinda": ("kind", "of"), "sorta": ("sort", "of"), "lemme": ("let", "me"),
     "gimme": ("give", "me"), "dunno": ("don't", "do", "not", "know"), "okay": ("ok",), "ok": ("okay",),
 }
-_NUMBER_WORDS = {
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    "hundred", "thousand", "million", "billion", "first", "second", "third", "fourth", "fifth",
-    "half", "quarter", "percent", "point", "dozen",
+_NUMBER_WORDS = CARDINAL_WORDS | {
+    "million", "billion", "first", "second", "third", "fourth", "fifth", "half", "quarter", "percent", "point", "dozen",
 }
 _NUMBER_TOKEN = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|k|m)?")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from dictad.cleanup import Cleaned
+from dictad.cleanup import CARDINAL_WORDS, Cleaned
 
 _HESITATION = r"(?:[Uu]u*m+|[Uu]u*h+m*|[Ee]e*r+m+|[Ee]e*r|[Aa]a*h+|[Hh]h*m+)"
 """Lower case or capitalised ("ER" is a ward, "err" a verb)."""
@@ -23,11 +23,7 @@ _OPENING_FILLER = re.compile(r"(^|[.!?]\s+)(?:you know|like)\s*,\s*", re.IGNOREC
 # Grammatical doubles ("I had had enough", "what it is is") and spoken digits
 # ("five five five") are content, not stutters.
 _KEEP_DOUBLED = {"had", "that", "is", "was", "does", "no", "very", "bye", "ha", "really", "so"}
-_NUMBER_WORDS = {
-    "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
-}
+_NUMBER_WORDS = CARDINAL_WORDS | {"oh"}
 _REPEAT = re.compile(r"(?<![\w'])((?:[\w']+\s+){0,3}[\w']+)(?:\s*(?:,|-|\.\.\.|…)\s*|\s+)\1(?![\w'])", re.IGNORECASE)
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
