@@ -78,17 +78,30 @@ class Recorded:
 
 
 @pytest.fixture
-def rig(default_config):
-    recorder, transcriber, window, seen = ScriptedRecorder(), PhraseTranscriber(), Window(), Recorded()
-    events = EventLog()
-    events.subscribe(lambda name, record: seen.events.append(record))
-    # Presses here last microseconds: no minimum hold, except in the test of the minimum. The
-    # recordings are placeholders, not speech: streaming is tested on real speech in test_streaming.
-    config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0, min_duration_ms=0),
-                     transcription=replace(default_config.transcription, streaming=False))
-    daemon = Daemon(config, recorder, transcriber, window.deliver, events, Hooks(notify=seen.notes.append))
-    yield daemon, recorder, transcriber, window, seen
-    daemon.shutdown()
+def start_rig(default_config):
+    """Starts daemons over stand-ins, with transcription settings changed as asked; stops them after."""
+    started: list[Daemon] = []
+
+    def start(**transcription: object) -> tuple[Daemon, ScriptedRecorder, PhraseTranscriber, Window, Recorded]:
+        recorder, transcriber, window, seen = ScriptedRecorder(), PhraseTranscriber(), Window(), Recorded()
+        events = EventLog()
+        events.subscribe(lambda name, record: seen.events.append(record))
+        # Presses here last microseconds: no minimum hold, except in the test of the minimum. The
+        # recordings are placeholders, not speech: streaming is tested on real speech in test_streaming.
+        config = replace(default_config, audio=replace(default_config.audio, max_duration_s=1.0, min_duration_ms=0),
+                         transcription=replace(default_config.transcription, **{"streaming": False, **transcription}))
+        daemon = Daemon(config, recorder, transcriber, window.deliver, events, Hooks(notify=seen.notes.append))
+        started.append(daemon)
+        return daemon, recorder, transcriber, window, seen
+
+    yield start
+    for daemon in started:
+        daemon.shutdown()
+
+
+@pytest.fixture
+def rig(start_rig):
+    return start_rig()
 
 
 def dictate(daemon: Daemon, recorder: ScriptedRecorder, phrase: int, seconds: float = 1.0) -> None:
@@ -210,17 +223,11 @@ def test_cleanup_switch_applies_to_the_next_dictation(rig):
     assert window.texts == ["um the the report is ready", "The report is ready"]
 
 
-def test_english_fillers_stay_in_a_dictation_in_another_language(default_config):
-    recorder, window = ScriptedRecorder(), Window()
-    config = replace(default_config, audio=replace(default_config.audio, min_duration_ms=0),
-                     transcription=replace(default_config.transcription, model="base", language="de", streaming=False))
-    daemon = Daemon(config, recorder, PhraseTranscriber(), window.deliver, EventLog(), Hooks())
-    try:
-        dictate(daemon, recorder, 4)
-        wait_until(lambda: window.texts, what="the dictation to arrive")
-        assert window.texts == ["Er kommt um acht Uhr, um das zu besprechen."]
-    finally:
-        daemon.shutdown()
+def test_english_fillers_stay_in_a_dictation_in_another_language(start_rig):
+    daemon, recorder, _, window, _ = start_rig(model="base", language="de")
+    dictate(daemon, recorder, 4)
+    wait_until(lambda: window.texts, what="the dictation to arrive")
+    assert window.texts == ["Er kommt um acht Uhr, um das zu besprechen."]
 
 
 class BrokenSpeechDetector:
@@ -230,20 +237,14 @@ class BrokenSpeechDetector:
         raise RuntimeError("onnxruntime: some failure")
 
 
-def test_a_speech_detector_failing_at_release_costs_the_draft_not_the_dictation(default_config):
-    recorder, window, transcriber = ScriptedRecorder(), Window(), PhraseTranscriber()
+def test_a_speech_detector_failing_at_release_costs_the_draft_not_the_dictation(start_rig):
+    daemon, recorder, transcriber, window, _ = start_rig(streaming=True)
     transcriber.speech_detector = BrokenSpeechDetector
-    config = replace(default_config, audio=replace(default_config.audio, min_duration_ms=0),
-                     transcription=replace(default_config.transcription, streaming=True))
-    daemon = Daemon(config, recorder, transcriber, window.deliver, EventLog(), Hooks())
-    try:
-        dictate(daemon, recorder, 1)
-        wait_until(lambda: window.texts, what="the first dictation")
-        dictate(daemon, recorder, 2)
-        wait_until(lambda: len(window.texts) == 2, what="the next dictation")
-        assert window.texts == ["The report is ready", "Call me back"]
-    finally:
-        daemon.shutdown()
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: window.texts, what="the first dictation")
+    dictate(daemon, recorder, 2)
+    wait_until(lambda: len(window.texts) == 2, what="the next dictation")
+    assert window.texts == ["The report is ready", "Call me back"]
 
 
 def test_a_folder_for_the_audio_that_cannot_be_made_costs_only_the_audio(rig, tmp_path):
