@@ -68,6 +68,8 @@ class DesktopApp:
             self.recorder.open()
         except RecorderError as error:
             self._microphone_problem = str(error)
+            return
+        self.events.emit("microphone", device=self.recorder.device_name)
 
     def start(self) -> None:
         started = time.perf_counter()
@@ -119,13 +121,23 @@ class DesktopApp:
     def _config_changed(self, previous: Config, config: Config) -> None:
         if config.hotkey != previous.hotkey:
             self._grab_hotkey(config)
-        for key in ("device", "preroll_ms"):
-            if getattr(config.audio, key) != getattr(previous.audio, key):
-                log.warning("audio.%s changed: restart dictad for it to take effect", key)
+        if (config.audio.device, config.audio.preroll_ms) != (previous.audio.device, previous.audio.preroll_ms):
+            threading.Thread(target=self._switch_microphone, args=(config,), name="dictad-mic-open",
+                             daemon=True).start()
         if config.cleanup.mode == "llm" and previous.cleanup.mode != "llm":
             threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
         if (config.transcription, config.vocabulary) != (previous.transcription, previous.vocabulary):
             threading.Thread(target=self._reload_model, args=(config,), name="dictad-model", daemon=True).start()
+
+    def _switch_microphone(self, config: Config) -> None:
+        from dictad.recorder import RecorderError
+
+        try:
+            self.recorder.use(config.audio.device, config.audio.preroll_ms)
+        except RecorderError as error:
+            self.daemon.recorder_failed(f"{error}; dictad tries again at the next dictation")
+            return
+        self.events.emit("microphone", device=self.recorder.device_name)
 
     def _reload_model(self, config: Config) -> None:
         try:

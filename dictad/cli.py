@@ -25,6 +25,7 @@ CONTROL_COMMANDS = {
     "cancel": "stop dictating and throw the recording away",
     "status": "print the running daemon's state",
     "recent": "print the recent dictations, newest first, one a line (text that could not be delivered is here)",
+    "reload": "read the config file again (a bad one keeps the running config and says why)",
 }
 log = logging.getLogger("dictad")
 

@@ -1,4 +1,4 @@
-"""The control socket: ``dictad toggle|start|stop|cancel|status|recent`` talk to the running daemon.
+"""The control socket: ``dictad toggle|start|stop|cancel|status|recent|reload`` talk to the running daemon.
 
 This is how Wayland users, whose compositors allow no global key grabs, bind dictation
 to a compositor shortcut. One line in, one JSON line out, over a Unix socket that only
@@ -19,7 +19,7 @@ from typing import Any
 
 import platformdirs
 
-COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent")
+COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent", "reload")
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], dict[str, Any]]

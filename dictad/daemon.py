@@ -138,6 +138,8 @@ class Daemon:
     def command(self, name: str) -> dict[str, Any]:
         if name == "recent":
             return {"recent": self.recent}
+        if name == "reload":
+            return self.status() if self.reload_config() else {"ok": False, "error": self.error}
         actions: dict[str, Callable[[], object]] = {
             "toggle": lambda: self.stop_recording() if self._recording else self.start_recording(),
             "start": self.start_recording,
@@ -478,8 +480,8 @@ class Daemon:
         except ConfigError as error:
             self._fail(f"config not reloaded, the running config is kept:\n{error}")
             return False
+        self._clear_error()  # before the switch, which may fail (a microphone that is not there)
         self.apply_config(config)
-        self._clear_error()
         return True
 
     def open_config(self) -> None:

@@ -19,7 +19,8 @@ import av
 import numpy as np
 import sounddevice as sd
 
-from dictad.sounds import PORTAUDIO_LOCK, Playback, erase_sound
+from dictad.portaudio import close_stream, list_devices_again, open_stream
+from dictad.sounds import Playback, erase_sound
 
 SAMPLE_RATE = 16000
 # One callback per 100 ms: measured 0.3% of a core while idle, against 7-15% with PortAudio's
@@ -156,7 +157,8 @@ class Recorder:
 
     ``on_error`` is called (from a watchdog thread) when the microphone stops delivering audio
     mid-dictation; the audio so far is kept and :meth:`stop` still returns it. The next
-    :meth:`start` reopens the microphone, so dictation resumes once the device is back.
+    :meth:`start` reopens the microphone, so dictation resumes once the device is back, even one
+    first plugged in after dictad started (see dictad.portaudio).
     """
 
     def __init__(self, device: str | int | None = None, preroll_ms: int = 300,
@@ -167,6 +169,9 @@ class Recorder:
         self._lock = threading.Lock()
         self._audio_arrived = threading.Condition(self._lock)
         self._convert_lock = threading.Lock()
+        self._switching = threading.RLock()
+        """Held while the microphone is opened, closed or switched: one of these at a time."""
+        self._switch_at_start = False
         self._stream: sd.InputStream | None = None
         self._device_name = ""
         self._rate = 0
@@ -199,26 +204,41 @@ class Recorder:
 
         Raises RecorderError when the device is unknown, cannot be opened, or delivers nothing.
         """
-        if self._stream is not None:
-            return
-        stream = self._open_stream()
-        with self._audio_arrived:
-            self._stream = stream
-            if self._audio_arrived.wait_for(lambda: self._blocks > 0, FIRST_AUDIO_TIMEOUT_SECONDS):
+        with self._switching:
+            if self._stream is not None:
                 return
-        self.close()
-        raise RecorderError(f"the microphone {self._device_name!r} opened but delivered no audio "
-                            f"within {FIRST_AUDIO_TIMEOUT_SECONDS:g} s")
+            stream = self._open_stream()
+            with self._audio_arrived:
+                self._stream = stream
+                if self._audio_arrived.wait_for(lambda: self._blocks > 0, FIRST_AUDIO_TIMEOUT_SECONDS):
+                    return
+            self.close()
+            raise RecorderError(f"the microphone {self._device_name!r} opened but delivered no audio "
+                                f"within {FIRST_AUDIO_TIMEOUT_SECONDS:g} s")
+
+    def use(self, device: str | int | None, preroll_ms: int) -> None:
+        """Record from ``device`` with ``preroll_ms`` of pre-roll: switched to now, or, while a
+        dictation is being recorded, when the next one starts.
+
+        Raises RecorderError when the new microphone cannot be opened; the next :meth:`start`
+        tries it again (it may be plugged in by then).
+        """
+        with self._switching:
+            self._device, self._preroll_seconds = device, preroll_ms / 1000
+            if self._dictation is not None:
+                self._switch_at_start = True
+                return
+            self.close()
+            self.open()
 
     def _open_stream(self) -> sd.InputStream:
-        index = find_input_device(self._device)
+        index = self._find_device()
         name = sd.query_devices(index)["name"]
         rate = capture_rate(index)
         try:
-            with PORTAUDIO_LOCK:
-                stream = sd.InputStream(device=index, samplerate=rate, channels=1, dtype="float32",
-                                        blocksize=int(rate * BLOCK_SECONDS), latency=LATENCY_SECONDS,
-                                        callback=self._on_audio)
+            stream = open_stream(lambda: sd.InputStream(
+                device=index, samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * BLOCK_SECONDS),
+                latency=LATENCY_SECONDS, callback=self._on_audio))
         except sd.PortAudioError as error:
             raise RecorderError(f"cannot open the microphone {name!r}: {error}") from error
         with self._lock:
@@ -228,10 +248,18 @@ class Recorder:
         try:
             stream.start()
         except sd.PortAudioError as error:
-            with PORTAUDIO_LOCK:
-                stream.close()
+            close_stream(stream)
             raise RecorderError(f"cannot start the microphone {name!r}: {error}") from error
         return stream
+
+    def _find_device(self) -> int:
+        """The configured device's index, looking again for one plugged in since PortAudio started."""
+        try:
+            return find_input_device(self._device)
+        except RecorderError:
+            if not list_devices_again():
+                raise
+            return find_input_device(self._device)
 
     def _on_audio(self, indata: np.ndarray, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
         """PortAudio's thread: copy the block, nothing else."""
@@ -256,17 +284,17 @@ class Recorder:
         """
         if self._dictation is not None:
             raise RuntimeError("a dictation is already being recorded")
-        if not self._is_delivering():
-            self.close()
-            self.open()
-        with self._lock:
-            preroll = self._ring.latest()
-            block_end = self._last_block_at
-            self._dictation = _Dictation(started_at=block_end - len(preroll) / self._rate,
-                                         converter=_To16k(self._rate), pending=[preroll],
-                                         captured_frames=len(preroll))
-        watchdog = threading.Thread(target=self._watch, args=(self._dictation,), name="dictad-mic-watchdog", daemon=True)
-        watchdog.start()
+        with self._switching:
+            if self._switch_at_start or not self._is_delivering():
+                self._switch_at_start = False
+                self.close()
+                self.open()
+            with self._lock:
+                preroll = self._ring.latest()
+                dictation = self._dictation = _Dictation(
+                    started_at=self._last_block_at - len(preroll) / self._rate, converter=_To16k(self._rate),
+                    pending=[preroll], captured_frames=len(preroll))
+        threading.Thread(target=self._watch, args=(dictation,), name="dictad-mic-watchdog", daemon=True).start()
 
     def _is_delivering(self) -> bool:
         return self._stream is not None and time.monotonic() - self._last_block_at < STALL_SECONDS
@@ -337,13 +365,12 @@ class Recorder:
 
     def close(self) -> None:
         """Release the microphone. A running dictation keeps what it has; :meth:`stop` returns it."""
-        with self._audio_arrived:
+        with self._switching, self._audio_arrived:
             stream, self._stream = self._stream, None
             self._audio_arrived.notify_all()
         if stream is not None:
             stream.abort()
-            with PORTAUDIO_LOCK:
-                stream.close()
+            close_stream(stream)
 
     def _convert_pending(self, dictation: _Dictation, final: bool) -> None:
         with self._lock:

@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 import sounddevice as sd
 
+from dictad.portaudio import close_stream, open_stream
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
@@ -32,10 +34,6 @@ TRAILING_SILENCE_SECONDS = 0.3
 HEARD_CORRELATION = 0.5
 # Room echo and speaker ring-down after the cue itself ends.
 ECHO_SECONDS = 0.05
-
-# PortAudio keeps its list of open streams without a lock, and the cue thread opens and closes
-# streams while the recorder may be opening or closing its own: both do so only under this lock.
-PORTAUDIO_LOCK = threading.Lock()
 
 Cue = Callable[[int], np.ndarray]
 
@@ -79,20 +77,23 @@ def play(cue: Cue) -> Playback:
 
 def _play_blocking(cue: Cue, finished: threading.Event) -> None:
     try:
-        with PORTAUDIO_LOCK:
-            rate = int(sd.query_devices(kind="output")["default_samplerate"])
-            stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", latency="low")
+        stream = open_stream(_output_stream)
         try:
             stream.start()
+            rate = int(stream.samplerate)
             stream.write(np.concatenate([cue(rate), np.zeros(int(rate * TRAILING_SILENCE_SECONDS), np.float32)]))
         finally:
             stream.abort()
-            with PORTAUDIO_LOCK:
-                stream.close()
+            close_stream(stream)
     except sd.PortAudioError as error:
         log.warning("cannot play a cue sound: %s", error)
     finally:
         finished.set()
+
+
+def _output_stream() -> sd.OutputStream:
+    rate = int(sd.query_devices(kind="output")["default_samplerate"])
+    return sd.OutputStream(samplerate=rate, channels=1, dtype="float32", latency="low")
 
 
 def erase_sound(recording: np.ndarray, sound: np.ndarray, start: int, end: int, growing: bool) -> bool:

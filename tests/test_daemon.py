@@ -257,17 +257,19 @@ def test_a_folder_for_the_audio_that_cannot_be_made_costs_only_the_audio(rig, tm
 
 
 def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
+    """Reload config in the tray menu and ``dictad reload`` (the control command) alike."""
     daemon, _, _, _, seen = rig
     path = tmp_path / "config.yaml"
     path.write_text("mode: toggle\n")
     daemon.config = replace(daemon.config, source=path)
     assert daemon.reload_config() and daemon.mode == "toggle"
     path.write_text("mode: sometimes\n")
-    assert not daemon.reload_config()
+    answer = daemon.command("reload")
+    assert answer["ok"] is False and f"{path}:1: mode" in answer["error"]
     assert daemon.mode == "toggle" and daemon.state is State.ERROR
     assert "config not reloaded" in seen.notes[-1] and f"{path}:1: mode" in seen.notes[-1]
     path.write_text("mode: hold\n")
-    assert daemon.reload_config() and daemon.mode == "hold"
+    assert daemon.command("reload")["mode"] == "hold"
     assert daemon.state is State.IDLE and daemon.error is None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,10 @@ SPOKEN = "The kitchen needs new lights before the party on Saturday."
 """The bundled model hears this sentence well through the rig every time."""
 
 
+@dataclass
 class RunningDaemon(DaemonProcess):
+    config_path: Path | None = None
+
     def wait_event(self, name: str, after: int = 0, timeout: float = 30) -> dict:
         return wait_until(lambda: self.event(name, after), timeout=timeout,
                           what=f"the {name!r} event; daemon log:\n{self.log()}")
@@ -53,7 +57,7 @@ def start_daemon(tmp_path, x_display, session_bus, notification_daemon, tray_hos
                 [sys.executable, "-m", "dictad", "run", "--config", str(config), "--events", str(events), *args],
                 stdout=log_file, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
             )
-        daemon = RunningDaemon(process, events, log)
+        daemon = RunningDaemon(process, events, log, config_path=config)
         started.append(daemon)
         if ready:
             daemon.wait_event("ready", timeout=60)
@@ -77,10 +81,11 @@ def start_recording(daemon: RunningDaemon, xdotool_action: str = "keydown") -> i
     return mark
 
 
-def hold_and_speak(daemon: RunningDaemon, rig: AudioRig, clip: Path) -> int:
-    """Hold the hotkey, play ``clip`` into the microphone, release; returns the event mark before."""
+def hold_and_speak(daemon: RunningDaemon, rig: AudioRig, clip: Path, sink: str | None = None) -> int:
+    """Hold the hotkey, play ``clip`` into the microphone (the one hearing ``sink``), release;
+    returns the event mark before."""
     mark = start_recording(daemon)
-    rig.play(clip).wait()
+    rig.play(clip, sink).wait()
     xdotool("keyup", HOTKEY)
     return mark
 
@@ -203,12 +208,37 @@ def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, a
     assert len(daemon.events_named("injected", mark)) == 2
 
 
-def test_a_microphone_missing_at_start_is_said_at_once(start_daemon):
+def test_a_microphone_missing_at_start_is_said_at_once_and_used_once_plugged_in(
+        start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
     popups_before = notification_popups()
-    daemon = start_daemon("audio:\n  device: no-such-microphone\n", ready=False)
+    daemon = start_daemon("audio:\n  device: usbmic\noutput:\n  method: type\n", ready=False)
     wait_until(lambda: notification_popups() - popups_before, timeout=60,
                what=f"a notification that the microphone is missing; daemon log:\n{daemon.log()}")
     daemon.wait_event("ready", timeout=60)
+    assert "state: error" in dictad("status").stdout
+    target_window.focus()
+    with audio_rig.another_microphone("usbmic") as plugged_in:
+        mark = hold_and_speak(daemon, audio_rig, spoken_clip, plugged_in.sink)
+        assert_close(SPOKEN, delivered(daemon, target_window, mark)[1])
+    assert "state: idle" in dictad("status").stdout
+
+
+def test_dictad_reload_switches_to_the_microphone_named_in_the_config(start_daemon, audio_rig, target_window,  # noqa: F811
+                                                                      spoken_clip):
+    daemon = start_daemon("output:\n  method: type\n")
+    assert daemon.event("microphone")["device"] == "default"
+    target_window.focus()
+    with audio_rig.another_microphone("usbmic") as other:
+        daemon.config_path.write_text("output:\n  method: type\naudio:\n  device: usbmic\n")
+        mark = daemon.mark()
+        assert dictad("reload").returncode == 0
+        assert daemon.wait_event("microphone", after=mark)["device"] == "usbmic"
+        mark = hold_and_speak(daemon, audio_rig, spoken_clip, other.sink)
+        assert_close(SPOKEN, delivered(daemon, target_window, mark)[1])
+    daemon.config_path.write_text("audio:\n  device: Blue Yeti\n")
+    mark = daemon.mark()
+    dictad("reload")
+    assert "no input device matches 'Blue Yeti'" in daemon.wait_event("error", after=mark)["message"]
     assert "state: error" in dictad("status").stdout
 
 

@@ -18,7 +18,7 @@ from faster_whisper import WhisperModel
 
 from dictad import sounds
 from dictad.recorder import SAMPLE_RATE, Recorder, RecorderError
-from tests.rig.audio import AudioRig, Microphone
+from tests.rig.audio import AudioRig, Microphone, reinitialize_portaudio
 from tests.rig.waiting import wait_until
 from tests.rig.speech import require_tools, speak, word_errors, words
 
@@ -255,6 +255,47 @@ def test_unknown_device_name_lists_the_input_devices(audio_rig: AudioRig) -> Non
     message = str(raised.value)
     assert "'Blue Yeti'" in message
     assert "pulse" in message and "default" in message
+
+
+def test_a_microphone_plugged_in_after_start_is_found_by_its_name(audio_rig: AudioRig, whisper: WhisperModel,
+                                                                 tmp_path: Path) -> None:
+    recorder = Recorder(device="usbmic")
+    with pytest.raises(RecorderError, match="no input device matches 'usbmic'"):
+        recorder.open()
+    try:
+        with audio_rig.another_microphone("usbmic") as plugged_in:
+            recorder.start()  # the next dictation
+            audio_rig.play(speak(PROMPT, tmp_path / "prompt.wav"), sink=plugged_in.sink).wait(timeout=30)
+            audio = recorder.stop()
+    finally:
+        recorder.close()
+        reinitialize_portaudio()  # forget the microphone that is gone again
+    assert recorder.device_name == "usbmic"
+    assert_heard(whisper, audio, PROMPT)
+
+
+def test_another_microphone_is_used_from_the_next_dictation_on(open_recorder: Callable[..., Recorder],
+                                                              audio_rig: AudioRig, whisper: WhisperModel,
+                                                              tmp_path: Path) -> None:
+    recorder = open_recorder()
+    again = "Thanks, that works again."
+    try:
+        with audio_rig.another_microphone() as other:
+            recorder.start()
+            recorder.use(other.device, preroll_ms=300)
+            audio_rig.play(speak(PROMPT, tmp_path / "prompt.wav")).wait(timeout=30)
+            during = recorder.stop()
+            recorder.start()
+            audio_rig.play(speak(again, tmp_path / "again.wav"), sink=other.sink).wait(timeout=30)
+            after = recorder.stop()
+            assert recorder.device_name == other.device
+            with pytest.raises(RecorderError, match="no input device matches 'Blue Yeti'"):
+                recorder.use("Blue Yeti", preroll_ms=300)  # not recording: at once
+    finally:
+        recorder.close()
+        reinitialize_portaudio()
+    assert_heard(whisper, during, PROMPT)
+    assert_heard(whisper, after, again)
 
 
 def test_device_is_found_by_part_of_its_name(open_recorder: Callable[..., Recorder]) -> None:

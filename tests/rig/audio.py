@@ -75,6 +75,21 @@ class AudioRig:
         self.pactl("load-module", "module-null-sink", f"sink_name={self.sink}")
         self.pactl("set-default-source", f"{self.sink}.monitor")
 
+    @contextlib.contextmanager
+    def another_microphone(self, name: str = "usbmic") -> Iterator[Microphone]:
+        """A second microphone, as when a USB one is plugged in: the ALSA device ``name`` hears
+        what is played into a new sink of its own. Only a PortAudio that starts (or restarts)
+        meanwhile lists it."""
+        sink = f"{name}_sink"
+        module = self.pactl("load-module", "module-null-sink", f"sink_name={sink}").strip()
+        config = self.alsa_config.read_text()
+        self.alsa_config.write_text(config + f'pcm.{name} {{ type pulse; device "{sink}.monitor" }}\n')
+        try:
+            yield Microphone(device=name, sink=sink)
+        finally:
+            self.alsa_config.write_text(config)
+            self.pactl("unload-module", module)
+
     def _module_of(self, argument: str) -> str:
         for line in self.pactl("list", "short", "modules").splitlines():
             index, _name, *arguments = line.split("\t")
