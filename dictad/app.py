@@ -39,7 +39,8 @@ class DesktopApp:
         self.tray = None
         self.hotkey = None
         self.recorder = Recorder(config.audio.device, config.audio.preroll_ms,
-                                 on_error=lambda message: self.daemon.recorder_failed(message))
+                                 on_error=lambda message: self.daemon.recorder_failed(message),
+                                 on_open=lambda name: events.emit("microphone", device=name))
         self._microphone_problem: str | None = None
         # A microphone can take a second or two to deliver its first audio: load the model meanwhile.
         self._microphone_opening = threading.Thread(target=self._open_microphone, name="dictad-mic-open", daemon=True)
@@ -68,8 +69,6 @@ class DesktopApp:
             self.recorder.open()
         except RecorderError as error:
             self._microphone_problem = str(error)
-            return
-        self.events.emit("microphone", device=self.recorder.device_name)
 
     def start(self) -> None:
         started = time.perf_counter()
@@ -79,7 +78,7 @@ class DesktopApp:
                  where_it_runs(self.daemon.transcriber.model), time.perf_counter() - started)
         self._microphone_opening.join()
         if self._microphone_problem is not None:
-            self.daemon.recorder_failed(f"{self._microphone_problem}; dictad tries again at the next dictation")
+            self.daemon.microphone_unavailable(self._microphone_problem)
         self._grab_hotkey(self.config)
         if self.config.cleanup.mode == "llm":
             threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
@@ -121,23 +120,10 @@ class DesktopApp:
     def _config_changed(self, previous: Config, config: Config) -> None:
         if config.hotkey != previous.hotkey:
             self._grab_hotkey(config)
-        if (config.audio.device, config.audio.preroll_ms) != (previous.audio.device, previous.audio.preroll_ms):
-            threading.Thread(target=self._switch_microphone, args=(config,), name="dictad-mic-open",
-                             daemon=True).start()
         if config.cleanup.mode == "llm" and previous.cleanup.mode != "llm":
             threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
         if (config.transcription, config.vocabulary) != (previous.transcription, previous.vocabulary):
             threading.Thread(target=self._reload_model, args=(config,), name="dictad-model", daemon=True).start()
-
-    def _switch_microphone(self, config: Config) -> None:
-        from dictad.recorder import RecorderError
-
-        try:
-            self.recorder.use(config.audio.device, config.audio.preroll_ms)
-        except RecorderError as error:
-            self.daemon.recorder_failed(f"{error}; dictad tries again at the next dictation")
-            return
-        self.events.emit("microphone", device=self.recorder.device_name)
 
     def _reload_model(self, config: Config) -> None:
         try:
@@ -145,7 +131,7 @@ class DesktopApp:
             transcriber.warm_up()
             self.daemon.transcriber = transcriber
         except ModelLoadError as error:
-            self.daemon.recorder_failed(f"the new model could not be loaded, the old one is kept: {error}")
+            self.daemon.fail(f"the new model could not be loaded, the old one is kept: {error}")
 
     def quit(self) -> None:
         self.stopped.set()

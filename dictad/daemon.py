@@ -27,7 +27,7 @@ import numpy as np
 
 from dictad.audio_file import write_wav
 from dictad.cleanup import Cleaner, make_cleaner
-from dictad.config import Config, ConfigError, default_config_path, load_config
+from dictad.config import AudioConfig, Config, ConfigError, default_config_path, load_config
 from dictad.events import EventLog, State
 from dictad.inject import Delivery
 from dictad.pipeline import Dictation, finish_transcript
@@ -40,11 +40,15 @@ RECENT_LIMIT = 10
 NEW_CONFIG_TEXT = """\
 # dictad configuration: set only what you want to change.
 # Every key, its default and what it accepts: run `dictad config`, or see
-# config/default.yaml in dictad's source. Use "Reload config" in the tray menu after saving.
+# config/default.yaml in dictad's source. After saving, use "Reload config" in the
+# tray menu, or run `dictad reload`.
 """
 
 
 class Recorder(Protocol):
+    @property
+    def delivering(self) -> bool: ...
+    def use(self, device: str | int | None, preroll_ms: int) -> None: ...
     def start(self) -> None: ...
     def stop(self, wait_for_buffered: bool = True) -> np.ndarray: ...
     def snapshot(self) -> np.ndarray: ...
@@ -165,7 +169,7 @@ class Daemon:
             try:
                 self.recorder.start()
             except Exception as error:
-                self._fail(f"the microphone could not be opened: {error}")
+                self.fail(f"the microphone could not be opened: {error}")
                 return
             self._recording = True
             self._microphone_lost = False
@@ -254,7 +258,11 @@ class Daemon:
         """The recorder lost its device: say so; what was recorded is still transcribed."""
         with self._lock:
             self._microphone_lost = self._recording
-        self._fail(message)
+        self.fail(message)
+
+    def microphone_unavailable(self, problem: str) -> None:
+        """The microphone could not be opened: say so, and that the next press tries again."""
+        self.recorder_failed(f"dictad tries the microphone again at the next dictation: {problem}")
 
     # -- the worker: transcription, cleanup, delivery ---------------------------------------
 
@@ -264,7 +272,7 @@ class Daemon:
                 self._process(*job)
             except Exception as error:
                 log.exception("dictation failed")
-                self._fail(f"dictation failed: {error}")
+                self.fail(f"dictation failed: {error}")
             finally:
                 with self._lock:
                     self._busy -= 1
@@ -354,7 +362,7 @@ class Daemon:
             self.events.emit("injected", method=result.method, chars=len(dictation.text))
             self._clear_error()
             return
-        self._fail(f"the text could not be delivered ({result.reason}); it is kept in Recent dictations")
+        self.fail(f"the text could not be delivered ({result.reason}); it is kept in Recent dictations")
 
     def _wait_for_hotkey_release(self) -> None:
         """In hold mode text waits while the hotkey is held (the next dictation, or this one past
@@ -363,7 +371,8 @@ class Daemon:
         with self._hotkey_up:
             self._hotkey_up.wait_for(lambda: not self._hotkey_held)
 
-    def _fail(self, message: str) -> None:
+    def fail(self, message: str) -> None:
+        """Say what went wrong, everywhere: log, tray, status, event log and a notification."""
         log.error("%s", message)
         with self._lock:
             self.error = message
@@ -478,11 +487,23 @@ class Daemon:
         try:
             config = load_config(self.config.source)
         except ConfigError as error:
-            self._fail(f"config not reloaded, the running config is kept:\n{error}")
+            self.fail(f"config not reloaded, the running config is kept:\n{error}")
             return False
-        self._clear_error()  # before the switch, which may fail (a microphone that is not there)
+        previous = self.config.audio
+        self._clear_error()
         self.apply_config(config)
+        self._use_microphone(previous, config.audio)
         return True
+
+    def _use_microphone(self, previous: AudioConfig, audio: AudioConfig) -> None:
+        """Switch to the microphone the reloaded config names, or try again one that failed, before
+        the reload answers: what it answers, and the tray shows, is then true of the microphone."""
+        if (audio.device, audio.preroll_ms) == (previous.device, previous.preroll_ms) and self.recorder.delivering:
+            return
+        try:
+            self.recorder.use(audio.device, audio.preroll_ms)
+        except Exception as error:
+            self.microphone_unavailable(str(error))
 
     def open_config(self) -> None:
         """Open the user's config file, creating a commented one first if there is none."""
@@ -518,7 +539,7 @@ class Daemon:
         if result.delivered:
             self._clear_error()
         else:
-            self._fail(f"the text could not be delivered ({result.reason})")
+            self.fail(f"the text could not be delivered ({result.reason})")
 
     def shutdown(self) -> None:
         self.cancel_recording()

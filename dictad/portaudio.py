@@ -4,7 +4,7 @@ PortAudio keeps its list of open streams without a lock, so streams are opened a
 one. And it lists the devices once, when it starts: a microphone plugged in later is not there
 until it starts again, which closes every open stream. So dictad restarts it only when none of
 its streams is open (python-sounddevice's maintainer gives the same recipe: spatialaudio/
-python-sounddevice#125).
+python-sounddevice#125), waiting for a cue that is playing to end.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 
 Stream = TypeVar("Stream", sd.InputStream, sd.OutputStream)
 
+STREAMS_CLOSE_WITHIN_S = 3.0
+"""A cue's stream is open for half a second (the cue and the silence after it), and for up to
+2.3 s on the test rig, whose idle PulseAudio sink takes its time to wake up."""
+
 _lock = threading.Lock()
+_all_closed = threading.Condition(_lock)
 _open_streams = 0
 
 
@@ -41,13 +46,14 @@ def close_stream(stream: sd.InputStream | sd.OutputStream) -> None:
             stream.close()
         finally:
             _open_streams -= 1
+            _all_closed.notify_all()
 
 
 def list_devices_again() -> bool:
-    """Restart PortAudio so that it lists the devices plugged in since it started; False, doing
-    nothing, while one of dictad's streams is open (a cue playing, say), as a restart closes them."""
+    """Restart PortAudio so that it lists the devices plugged in since it started, once no stream
+    of dictad's is open (a restart closes them); False, doing nothing, if one stays open."""
     with _lock:
-        if _open_streams:
+        if not _all_closed.wait_for(lambda: _open_streams == 0, STREAMS_CLOSE_WITHIN_S):
             return False
         sd._terminate()
         sd._initialize()

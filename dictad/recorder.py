@@ -158,14 +158,16 @@ class Recorder:
     ``on_error`` is called (from a watchdog thread) when the microphone stops delivering audio
     mid-dictation; the audio so far is kept and :meth:`stop` still returns it. The next
     :meth:`start` reopens the microphone, so dictation resumes once the device is back, even one
-    first plugged in after dictad started (see dictad.portaudio).
+    first plugged in after dictad started (see dictad.portaudio). ``on_open`` is called with the
+    device's name each time a microphone opens.
     """
 
     def __init__(self, device: str | int | None = None, preroll_ms: int = 300,
-                 on_error: Callable[[str], None] | None = None):
+                 on_error: Callable[[str], None] | None = None, on_open: Callable[[str], None] | None = None):
         self._device = device
         self._preroll_seconds = preroll_ms / 1000
         self._on_error = on_error or (lambda message: None)
+        self._on_open = on_open or (lambda name: None)
         self._lock = threading.Lock()
         self._audio_arrived = threading.Condition(self._lock)
         self._convert_lock = threading.Lock()
@@ -207,14 +209,21 @@ class Recorder:
         with self._switching:
             if self._stream is not None:
                 return
-            stream = self._open_stream()
+            try:
+                stream = self._open_stream()
+            except RecorderError:
+                # Not there, or listed under what it was before it was unplugged: list them again.
+                if not list_devices_again():
+                    raise
+                stream = self._open_stream()
             with self._audio_arrived:
                 self._stream = stream
-                if self._audio_arrived.wait_for(lambda: self._blocks > 0, FIRST_AUDIO_TIMEOUT_SECONDS):
-                    return
-            self.close()
-            raise RecorderError(f"the microphone {self._device_name!r} opened but delivered no audio "
-                                f"within {FIRST_AUDIO_TIMEOUT_SECONDS:g} s")
+                delivering = self._audio_arrived.wait_for(lambda: self._blocks > 0, FIRST_AUDIO_TIMEOUT_SECONDS)
+            if not delivering:
+                self.close()
+                raise RecorderError(f"the microphone {self._device_name!r} opened but delivered no audio "
+                                    f"within {FIRST_AUDIO_TIMEOUT_SECONDS:g} s")
+        self._on_open(self._device_name)
 
     def use(self, device: str | int | None, preroll_ms: int) -> None:
         """Record from ``device`` with ``preroll_ms`` of pre-roll: switched to now, or, while a
@@ -232,7 +241,7 @@ class Recorder:
             self.open()
 
     def _open_stream(self) -> sd.InputStream:
-        index = self._find_device()
+        index = find_input_device(self._device)
         name = sd.query_devices(index)["name"]
         rate = capture_rate(index)
         try:
@@ -251,15 +260,6 @@ class Recorder:
             close_stream(stream)
             raise RecorderError(f"cannot start the microphone {name!r}: {error}") from error
         return stream
-
-    def _find_device(self) -> int:
-        """The configured device's index, looking again for one plugged in since PortAudio started."""
-        try:
-            return find_input_device(self._device)
-        except RecorderError:
-            if not list_devices_again():
-                raise
-            return find_input_device(self._device)
 
     def _on_audio(self, indata: np.ndarray, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
         """PortAudio's thread: copy the block, nothing else."""
@@ -285,7 +285,7 @@ class Recorder:
         if self._dictation is not None:
             raise RuntimeError("a dictation is already being recorded")
         with self._switching:
-            if self._switch_at_start or not self._is_delivering():
+            if self._switch_at_start or not self.delivering:
                 self._switch_at_start = False
                 self.close()
                 self.open()
@@ -296,7 +296,9 @@ class Recorder:
                     pending=[preroll], captured_frames=len(preroll))
         threading.Thread(target=self._watch, args=(dictation,), name="dictad-mic-watchdog", daemon=True).start()
 
-    def _is_delivering(self) -> bool:
+    @property
+    def delivering(self) -> bool:
+        """The microphone is open and its audio keeps coming."""
         return self._stream is not None and time.monotonic() - self._last_block_at < STALL_SECONDS
 
     def exclude_sound(self, playback: Playback) -> None:

@@ -252,7 +252,7 @@ class Tray:
             MenuItem("Recent dictations", Menu(self._recent_items)),
             Menu.SEPARATOR,
             MenuItem("Open config", self._action(model.open_config)),
-            MenuItem("Reload config", self._action(model.reload_config)),
+            MenuItem("Reload config", self._action(model.reload_config, in_background=True)),
             Menu.SEPARATOR,
             MenuItem("Quit", self._action(model.quit)),
         )
@@ -276,9 +276,10 @@ class Tray:
         for text in recent:  # the text itself: a dictation arriving while the menu is open shifts indices
             yield MenuItem(shorten(text), self._action(self._model.copy_text, text))
 
-    def _action(self, method: Callable[..., None], *args: Any) -> Callable[[], None]:
+    def _action(self, method: Callable[..., None], *args: Any, in_background: bool = False) -> Callable[[], None]:
         """A menu callback calling ``method(*args)``; a failure is logged and shown, not lost
-        in the GTK loop."""
+        in the GTK loop. ``in_background`` for one that may take a while (a reload reopens the
+        microphone), so the menu and icon stay responsive."""
         def run_action() -> None:
             try:
                 method(*args)
@@ -287,6 +288,8 @@ class Tray:
                 log.exception("tray: %s failed", action)
                 self.notify(f"{action} failed: {failure}")
 
+        if in_background:
+            return lambda: threading.Thread(target=run_action, name="dictad-tray-action", daemon=True).start()
         return run_action
 
 

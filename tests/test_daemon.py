@@ -26,6 +26,16 @@ class ScriptedRecorder:
     def __init__(self):
         self.recordings: list[np.ndarray] = []
         self.started = 0
+        self.delivering = True
+        self.switched_to: list[tuple[str | int | None, int]] = []
+        self.unplugged: set[str] = set()
+
+    def use(self, device: str | int | None, preroll_ms: int) -> None:
+        """As the real one: the microphone in use is closed first, then the new one opened."""
+        self.delivering = device not in self.unplugged
+        if not self.delivering:
+            raise RuntimeError(f"no input device matches {device!r}")
+        self.switched_to.append((device, preroll_ms))
 
     def say(self, phrase_index: int, seconds: float = 1.0) -> None:
         self.recordings.append(np.full(int(seconds * SAMPLE_RATE), phrase_index, dtype=np.float32))
@@ -271,6 +281,25 @@ def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
     path.write_text("mode: hold\n")
     assert daemon.command("reload")["mode"] == "hold"
     assert daemon.state is State.IDLE and daemon.error is None
+
+
+def test_a_reload_switches_the_microphone_or_tries_a_failed_one_again_before_it_answers(rig, tmp_path):
+    daemon, recorder, _, _, _ = rig
+    path = tmp_path / "config.yaml"
+    daemon.config = replace(daemon.config, source=path)
+    path.write_text("audio:\n  device: Blue Yeti\n")
+    recorder.unplugged = {"Blue Yeti"}
+    answer = daemon.command("reload")
+    assert answer["state"] == "error" and "no input device matches 'Blue Yeti'" in answer["error"]
+    assert daemon.command("reload")["state"] == "error", "a reload cleared the error of a microphone still missing"
+    recorder.unplugged.clear()  # plugged in
+    assert daemon.command("reload")["state"] == "idle"
+    assert recorder.switched_to == [("Blue Yeti", 300)]
+    daemon.command("reload")
+    assert recorder.switched_to == [("Blue Yeti", 300)], "a working microphone was reopened for nothing"
+    path.write_text("audio:\n  device: Blue Yeti\n  preroll_ms: 500\n")
+    daemon.command("reload")
+    assert recorder.switched_to[-1] == ("Blue Yeti", 500)
 
 
 def test_a_live_microphone_shows_as_recording_whatever_failed_meanwhile(rig):

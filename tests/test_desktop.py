@@ -116,10 +116,9 @@ def test_holding_the_hotkey_and_speaking_pastes_the_words(start_daemon, audio_ri
     injected, text = delivered(daemon, target_window, mark)
     assert injected["method"] == "paste"
     assert_close(SPOKEN, text)
-    clipboard = wait_until(lambda: subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
-                                                   text=True).stdout == "what the user had copied",
-                           timeout=10, what="the user's clipboard to come back")
-    assert clipboard
+    wait_until(lambda: subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+                                      text=True).stdout == "what the user had copied",
+               timeout=10, what="the user's clipboard to come back")
 
 
 def test_without_streaming_the_recording_is_transcribed_after_release_and_can_be_kept(
@@ -157,7 +156,7 @@ def test_typing_delivers_the_words_too(start_daemon, audio_rig, target_window, s
 
 
 def test_toggle_mode_cancel_and_a_too_short_press(start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
-    daemon = start_daemon("mode: toggle\n")
+    daemon = start_daemon("mode: toggle\naudio:\n  min_duration_ms: 2000\n")  # a tap is short on a slow machine too
     target_window.focus()
     mark = start_recording(daemon, "key")
     audio_rig.play(spoken_clip).wait()
@@ -172,7 +171,7 @@ def test_toggle_mode_cancel_and_a_too_short_press(start_daemon, audio_rig, targe
     xdotool("key", HOTKEY)
     assert daemon.wait_event("discarded", after=mark)["reason"] == "too_short"
     assert not daemon.events_named("injected", mark)
-    assert "Escape" not in target_window.text()
+    assert "Escape" not in target_window.keys()
 
 
 def test_the_control_socket_drives_the_daemon_and_refuses_a_second_one(start_daemon, audio_rig, target_window,  # noqa: F811
@@ -200,12 +199,11 @@ def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, a
     target_window.focus()
     first, second = "The first note is about the kitchen.", "The second note is about the garden."  # words it hears well
     mark = hold_and_speak(daemon, audio_rig, make_clip(first))
-    daemon.wait_event("recording_stopped", after=mark)
-    assert not daemon.events_named("injected", mark), "pressed again too late"
     hold_and_speak(daemon, audio_rig, make_clip(second))
     text = delivered(daemon, target_window, mark, dictations=2)[1].lower()
     assert "kitchen" in text and "garden" in text and text.index("kitchen") < text.index("garden")
-    assert len(daemon.events_named("injected", mark)) == 2
+    order = [event["event"] for event in daemon.events()[mark:] if event["event"] in ("recording_started", "injected")]
+    assert order[:2] == ["recording_started", "recording_started"], f"pressed again too late: {order}"
 
 
 def test_a_microphone_missing_at_start_is_said_at_once_and_used_once_plugged_in(
@@ -231,15 +229,13 @@ def test_dictad_reload_switches_to_the_microphone_named_in_the_config(start_daem
     with audio_rig.another_microphone("usbmic") as other:
         daemon.config_path.write_text("output:\n  method: type\naudio:\n  device: usbmic\n")
         mark = daemon.mark()
-        assert dictad("reload").returncode == 0
+        assert "state: idle" in dictad("reload").stdout
         assert daemon.wait_event("microphone", after=mark)["device"] == "usbmic"
         mark = hold_and_speak(daemon, audio_rig, spoken_clip, other.sink)
         assert_close(SPOKEN, delivered(daemon, target_window, mark)[1])
     daemon.config_path.write_text("audio:\n  device: Blue Yeti\n")
-    mark = daemon.mark()
-    dictad("reload")
-    assert "no input device matches 'Blue Yeti'" in daemon.wait_event("error", after=mark)["message"]
-    assert "state: error" in dictad("status").stdout
+    reloaded = dictad("reload").stdout
+    assert "state: error" in reloaded and "no input device matches 'Blue Yeti'" in reloaded
 
 
 def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_rig, target_window,  # noqa: F811
@@ -269,13 +265,13 @@ def test_cleanup_clicked_in_the_tray_menu_applies_to_the_next_dictation(start_da
     assert "cleanup: rules" in dictad("status").stdout
     menu = TrayMenu(tray_icon_box("dictad"))
     menu.click_first_item(menu.open(button=3))
-    wait_until(lambda: "cleanup: off" in dictad("status").stdout, what="cleanup to switch off")
+    wait_until(lambda: "cleanup: off" in dictad("status").stdout, timeout=30, what="cleanup to switch off")
     target_window.focus()
     mark = hold_and_speak(daemon, audio_rig, spoken_clip)
     assert daemon.wait_event("cleaned", after=mark)["cleaner"] == "off"
     daemon.wait_event("injected", after=mark)
 
     menu.click_first_item(menu.open(button=3))
-    wait_until(lambda: "cleanup: rules" in dictad("status").stdout, what="cleanup to switch back on")
+    wait_until(lambda: "cleanup: rules" in dictad("status").stdout, timeout=30, what="cleanup to switch back on")
     mark = hold_and_speak(daemon, audio_rig, spoken_clip)
     assert daemon.wait_event("cleaned", after=mark)["cleaner"] == "rules"

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +18,6 @@ from Xlib.display import Display
 
 from dictad.config import OutputConfig, load_config
 from dictad.inject import Delivery, choose_method, deliver
-from dictad.inject._xorg import XorgKeyboard
 from dictad.inject.text import prepare, sanitise
 from tests.rig.display import TargetWindow, keyboard_layouts, keys_held, lock_layout, xdotool
 from tests.rig.waiting import stays_false, wait_until
@@ -128,6 +126,8 @@ def test_control_characters_and_escape_sequences_never_reach_the_window(
     delivery = deliver("ok \x1b[31mred\x1b[0m\x07 \x1b]0;title\x07done\x08", dataclasses.replace(output, method=method))
     assert delivery.text == "ok red done"
     assert target_window.wait_for_text("done") == "ok red done"
+    target_window.settle()
+    assert target_window.text() == "ok red done"
     assert not {"Escape", "BackSpace"} & set(target_window.keys())
 
 
@@ -210,6 +210,7 @@ def test_paste_without_a_clipboard_tool_keeps_the_text_and_says_why(
     delivery = deliver_in_a_process_without_clipboard_tools("Lost words.", "paste", tmp_path)
     assert (delivery["delivered"], delivery["text"]) == (False, "Lost words.")
     assert "no clipboard tool: install xclip or xsel" in delivery["reason"]
+    target_window.settle()
     assert target_window.text() == ""
 
 
@@ -296,6 +297,7 @@ def test_keys_held_too_long_leave_the_text_undelivered_with_the_reason(
         delivery = deliver("Never mixed with Ctrl.", output)
     assert not delivery.delivered
     assert "keys still held" in delivery.reason and "Control_L" in delivery.reason
+    target_window.settle()
     assert target_window.text() == ""
     assert clipboard() == "kept"
 
@@ -321,35 +323,3 @@ def test_caps_lock_does_not_change_typed_text(
             assert caps_lock_is_on()
         finally:
             xdotool("key", "Caps_Lock")
-
-
-@pytest.mark.slow
-def test_paste_shows_the_text_soon_after_deliver_is_called(
-        output: OutputConfig, target_window: TargetWindow) -> None:
-    """No fixed sleep may stand between the call and the text (the restore delay comes after)."""
-    started = time.perf_counter()
-    delivering = threading.Thread(target=deliver, args=("Quick.", output))
-    delivering.start()
-    wait_until(lambda: target_window.text() == "Quick.", 5, "the pasted text", interval=0.001)
-    latency_ms = (time.perf_counter() - started) * 1000
-    delivering.join()
-    print(f"deliver() to text visible in Tk: {latency_ms:.1f} ms")
-    assert latency_ms < 100
-
-
-@pytest.mark.slow
-def test_tk_reads_the_clipboard_well_within_the_default_restore_delay(
-        output: OutputConfig, target_window: TargetWindow) -> None:
-    """Measures what clipboard_restore_delay_ms must cover: paste keys sent -> clipboard read."""
-    owner = subprocess.Popen(["xclip", "-selection", "clipboard", "-verbose", "-loops", "1"],
-                             stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    owner.stdin.write("measured")
-    owner.stdin.close()
-    wait_until(lambda: "Waiting for a selection request" in owner.stderr.readline(), 5, "xclip to own the clipboard")
-    started = time.perf_counter()
-    XorgKeyboard().press_combination(("<ctrl>", "v"))
-    owner.wait(timeout=5)
-    read_after_ms = (time.perf_counter() - started) * 1000
-    print(f"Tk read the clipboard {read_after_ms:.1f} ms after the paste keys")
-    assert target_window.wait_for_text("measured") == "measured"
-    assert read_after_ms * 3 < output.clipboard_restore_delay_ms

@@ -79,7 +79,8 @@ class AudioRig:
     def another_microphone(self, name: str = "usbmic") -> Iterator[Microphone]:
         """A second microphone, as when a USB one is plugged in: the ALSA device ``name`` hears
         what is played into a new sink of its own. Only a PortAudio that starts (or restarts)
-        meanwhile lists it."""
+        meanwhile lists it; this process's PortAudio forgets it on the way out, so no stream of
+        this process may be open then."""
         sink = f"{name}_sink"
         module = self.pactl("load-module", "module-null-sink", f"sink_name={sink}").strip()
         config = self.alsa_config.read_text()
@@ -89,6 +90,7 @@ class AudioRig:
         finally:
             self.alsa_config.write_text(config)
             self.pactl("unload-module", module)
+            reinitialize_portaudio()
 
     def _module_of(self, argument: str) -> str:
         for line in self.pactl("list", "short", "modules").splitlines():

@@ -247,6 +247,13 @@ class TargetWindow:
         keys = self.out / "keys"
         return keys.read_text(encoding="utf-8").split() if keys.exists() else []
 
+    def settle(self) -> None:
+        """Wait until every key sent so far has reached the window: a marker key (F12, which Tk
+        types nothing for) sent now arrives after them. Check that a key did *not* arrive after this."""
+        markers = self.keys().count("F12")
+        xdotool("key", "F12")
+        wait_until(lambda: self.keys().count("F12") > markers, 5, "the marker key F12 to reach the window")
+
     def wait_for_text(self, expected: str | Callable[[str], bool], timeout: float = 5.0) -> str:
         """Wait until the text contains ``expected`` (or satisfies it); return the text."""
         check = expected if callable(expected) else (lambda text: expected in text)
