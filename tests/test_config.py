@@ -127,7 +127,7 @@ def test_an_explicit_config_that_does_not_exist(tmp_path):
 def test_dictad_config_prints_source_and_effective_values(tmp_path):
     path = write(tmp_path, "mode: toggle\n")
     shown = subprocess.run([sys.executable, "-m", "dictad", "config", "--config", str(path)],
-                           capture_output=True, text=True, check=True).stdout
+                           capture_output=True, text=True, check=True, timeout=60).stdout
     assert f"config read from {path}" in shown
     assert "mode: toggle" in shown and "model: tiny.en" in shown
 
@@ -135,6 +135,6 @@ def test_dictad_config_prints_source_and_effective_values(tmp_path):
 def test_dictad_refuses_a_bad_config_with_exit_code_2(tmp_path):
     path = write(tmp_path, "mode: push\n")
     result = subprocess.run([sys.executable, "-m", "dictad", "clean", "--config", str(path), "x"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"{path}:1: mode: 'push' is not allowed: expected one of hold, toggle" in result.stderr

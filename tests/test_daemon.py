@@ -7,6 +7,7 @@ daemon with the real microphone, model, keys and window is tested on the desktop
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 
@@ -198,11 +199,24 @@ def test_a_recording_past_the_cap_stops_and_is_delivered_once_the_key_comes_up(r
 def test_pause_ignores_the_hotkey(rig):
     daemon, recorder, _, window, _ = rig
     daemon.toggle_pause()
-    assert daemon.state is State.DISABLED
+    assert daemon.state is State.DISABLED and daemon.command("status")["state"] == "disabled"
     dictate(daemon, recorder, 1)
     assert recorder.started == 0
     daemon.toggle_pause()
     assert daemon.state is State.IDLE
+
+
+def test_what_was_said_is_logged_only_at_debug_level(rig, caplog):
+    """The README's promise: transcripts reach the log only with --debug."""
+    daemon, recorder, _, window, _ = rig
+    with caplog.at_level(logging.INFO):
+        dictate(daemon, recorder, 1)
+        wait_until(lambda: window.texts == ["The report is ready"], what="the dictation")
+    assert "report" not in caplog.text
+    with caplog.at_level(logging.DEBUG):
+        dictate(daemon, recorder, 2)
+        wait_until(lambda: len(window.texts) == 2, what="the second dictation")
+    assert "call me back" in caplog.text
 
 
 def test_text_that_cannot_be_delivered_is_kept_and_reported(rig):

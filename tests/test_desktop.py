@@ -185,6 +185,11 @@ def test_the_control_socket_drives_the_daemon_and_refuses_a_second_one(start_dae
     audio_rig.play(spoken_clip).wait()
     dictad("stop")
     assert_close(SPOKEN, delivered(daemon, target_window, mark)[1])
+    mark = daemon.mark()
+    dictad("start")
+    assert "state: idle" in dictad("cancel").stdout
+    daemon.wait_event("cancelled", after=mark)
+    assert not daemon.events_named("recording_stopped", mark)
 
     second = start_daemon(ready=False)
     assert second.process.wait(timeout=30) == 1

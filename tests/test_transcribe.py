@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -23,7 +24,19 @@ SENTENCES = CORPUS[:8]
 
 
 def dictad(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dictad", *args], capture_output=True, text=True, input=stdin)
+    return subprocess.run([sys.executable, "-m", "dictad", *args], capture_output=True, text=True, input=stdin,
+                          timeout=300)
+
+
+def encoded(wav: Path, target: Path, codec: str, rate: int) -> Path:
+    """``wav`` compressed as a phone or recorder app would give it, in stereo at ``rate``, by
+    PyAV's FFmpeg; the container follows ``target``'s suffix."""
+    with av.open(str(wav)) as source, av.open(str(target), "w") as output:
+        stream = output.add_stream(codec, rate=rate, layout="stereo")
+        for frame in source.decode(audio=0):
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return target
 
 
 def test_spoken_sentences_are_transcribed(transcriber, make_clip):
@@ -89,6 +102,17 @@ def test_cli_transcribes_each_file_and_reports_bad_ones(make_clip, tmp_path):
     assert f"{empty}: the file is empty" in result.stderr
     assert f"{tmp_path / 'gone.wav'}: no such file" in result.stderr
     assert f"{silence}: no speech found" in result.stderr
+
+
+def test_cli_transcribes_compressed_recordings(make_clip, tmp_path):
+    clip = make_clip(SENTENCES[0])
+    files = [encoded(clip, tmp_path / name, codec, rate)
+             for name, codec, rate in [("memo.mp3", "mp3", 44100), ("memo.ogg", "libopus", 48000),
+                                       ("memo.m4a", "aac", 44100)]]
+    result = dictad("transcribe", *map(str, files))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and all("report" in line and "Friday" in line for line in lines), lines
 
 
 def test_cli_json_has_raw_text_and_timing(make_clip, tmp_path):
