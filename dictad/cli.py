@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         format="dictad %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if not args.debug:
-        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+    if not args.debug:  # their INFO lines (each chat request to Ollama, say) are noise to users
+        for chatty in ("faster_whisper", "httpx"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except ConfigError as error:
@@ -190,8 +191,15 @@ def _finisher(config: Config, mode: str | None):
     from dictad.replacements import Replacer
 
     replace = Replacer(config.replacements)
-    cleaner = make_cleaner(config.cleanup, config.vocabulary, mode, english=config.transcription.english_only)
+    cleaner = make_cleaner(config.cleanup, config.vocabulary, mode, on_problem=_say_llm_problem,
+                           english=config.transcription.english_only)
     return lambda raw: finish_transcript(raw, replace, cleaner)
+
+
+def _say_llm_problem(message: str | None) -> None:
+    """``--cleanup llm`` was asked for: say once why the rules clean instead (None: it answers again)."""
+    if message is not None:
+        print(f"dictad: LLM cleanup unavailable, using rules: {message}", file=sys.stderr)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

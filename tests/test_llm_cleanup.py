@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -293,6 +295,30 @@ def test_a_proxy_setting_does_not_come_between_dictad_and_a_local_ollama(
 
     assert (result.text, result.cleaner) == (DEMO_CLEANED, "llm"), result.fallback_reason
     assert problems == []
+
+
+def dictad_clean_with_llm(url: str, model: str, budget_s: float, tmp_path: Path, *texts: str
+                          ) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"cleanup": {"ollama": {"host": url, "model": model, "timeout_s": budget_s}}}))
+    return subprocess.run([sys.executable, "-m", "dictad", "clean", "--config", str(config), "--cleanup", "llm",
+                           *texts], capture_output=True, text=True, timeout=120)
+
+
+def test_dictad_clean_with_llm_cleanup_uses_the_model(target: Target, tmp_path: Path) -> None:
+    result = dictad_clean_with_llm(target.url, target.model, target.budget_s, tmp_path, DEMO)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "uh" not in words(result.stdout)
+    assert {"want", "get", "into", "ai", "engineering", "where", "started", "sure"} <= set(words(result.stdout))
+
+
+def test_dictad_clean_says_once_why_the_rules_cleaned_instead(tmp_path: Path) -> None:
+    url = closed_port_url()
+    result = dictad_clean_with_llm(url, MODEL, BUDGET_S, tmp_path, DEMO, QUESTION)
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [rules(DEMO), rules(QUESTION)]
+    assert result.stderr == f"dictad: LLM cleanup unavailable, using rules: Ollama is not running at {url}: " \
+                            "start it with `ollama serve`\n"
 
 
 def test_ollama_not_running_says_how_to_start_it(problems: Problems) -> None:
