@@ -54,7 +54,9 @@ def start_daemon(tmp_path, x_display, session_bus, notification_daemon, tray_hos
         log = tmp_path / f"daemon{len(started)}.log"
         with log.open("w") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "dictad", "run", "--config", str(config), "--events", str(events), *args],
+                # faulthandler: a crash in a C library shows its Python stack in the log
+                [sys.executable, "-X", "faulthandler", "-m", "dictad", "run", "--config", str(config),
+                 "--events", str(events), *args],
                 stdout=log_file, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),
             )
         daemon = RunningDaemon(process, events, log, config_path=config)
@@ -212,11 +214,12 @@ def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, a
 
 
 def test_a_microphone_missing_at_start_is_said_at_once_and_used_once_plugged_in(
-        start_daemon, audio_rig, target_window, spoken_clip):  # noqa: F811
+        start_daemon, audio_rig, target_window, spoken_clip, notifications_sent):  # noqa: F811
     popups_before = notification_popups()
     daemon = start_daemon("audio:\n  device: usbmic\noutput:\n  method: type\n", ready=False)
     wait_until(lambda: notification_popups() - popups_before, timeout=60,
                what=f"a notification that the microphone is missing; daemon log:\n{daemon.log()}")
+    assert "no input device matches 'usbmic'" in notifications_sent()
     daemon.wait_event("ready", timeout=60)
     assert "state: error" in dictad("status").stdout
     target_window.focus()

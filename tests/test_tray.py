@@ -188,13 +188,14 @@ def test_notify_and_stop_survive_a_desktop_without_notification_service(desktop,
 
 
 @pytest.mark.slow
-def test_notify_shows_a_desktop_notification(desktop, notification_daemon) -> None:
+def test_notify_shows_a_desktop_notification(desktop, notifications_sent) -> None:
     tray = Tray(FakeDaemon(), name="dictad-notify")
 
     def notify() -> None:
         popups_before = notification_popups()
         tray.notify("cleanup failed: Ollama is not running")
         wait_until(lambda: notification_popups() - popups_before, what="a notification popup")
+        assert '"cleanup failed: Ollama is not running"' in notifications_sent()
 
     run_tray(tray, notify)
 
@@ -217,7 +218,7 @@ def test_a_recent_dictation_chosen_in_the_menu_is_copied(desktop) -> None:
 
 
 @pytest.mark.slow
-def test_a_menu_action_that_fails_says_why(desktop, notification_daemon, caplog) -> None:
+def test_a_menu_action_that_fails_says_why(desktop, notifications_sent, caplog) -> None:
     daemon = FakeDaemon(reload_error=ValueError("config.yaml line 3: unknown key 'cleanp'"))
     tray = Tray(daemon, name="dictad-reload")
 
@@ -228,6 +229,7 @@ def test_a_menu_action_that_fails_says_why(desktop, notification_daemon, caplog)
         xdotool("key", "Up", "Up", "Return")  # from the bottom: Quit, then Reload config
         wait_until(lambda: notification_popups() - popups_before, what="a notification popup")
         assert daemon.calls == [("reload_config",)]
+        assert "reload config failed: config.yaml line 3: unknown key 'cleanp'" in notifications_sent()
 
     with caplog.at_level(logging.ERROR, logger="dictad.tray"):
         run_tray(tray, reload_config)

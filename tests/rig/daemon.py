@@ -47,8 +47,10 @@ class DaemonProcess:
         return len(self.events())
 
     def log(self) -> str:
-        """The end of the daemon's log (stdout and stderr)."""
-        return self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:] if self.log_path.exists() else ""
+        """The end of the daemon's log (stdout and stderr), and its exit status if it has ended."""
+        log = self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:] if self.log_path.exists() else ""
+        ended = self.process.poll()
+        return log if ended is None else f"{log}\n(dictad exited with status {ended})"
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -196,6 +196,25 @@ def notification_daemon(x_display: str, session_bus: str) -> Iterator[subprocess
                    "org.freedesktop.Notifications to be released")
 
 
+@pytest.fixture
+def notifications_sent(notification_daemon: subprocess.Popen, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """What the desktop notifications sent during the test said: a function returning dbus-monitor's
+    record of every Notify call (summary and body as quoted strings). A popup on screen shows that
+    a notification came; this shows what it says."""
+    record = tmp_path / "notifications.txt"
+    with record.open("w") as out:
+        monitor = subprocess.Popen(
+            dying_with_this_process(["dbus-monitor", "--session", "type='method_call',"
+                                     "interface='org.freedesktop.Notifications',member='Notify'"]),
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        # dbus-monitor gives up its bus name once it has become a monitor: from then on it sees all.
+        wait_until(lambda: "member=NameLost" in record.read_text(), 10, "dbus-monitor to listen")
+        yield record.read_text
+    finally:
+        _stop(monitor)
+
+
 def _tray_selection_owned() -> bool:
     with contextlib.closing(Display()) as display:
         tray = display.intern_atom(f"_NET_SYSTEM_TRAY_S{display.get_default_screen()}")
