@@ -209,9 +209,13 @@ class Daemon:
             self.events.emit("cancelled")
 
     def _stop_at_cap(self) -> None:
-        log.info("recording reached audio.max_duration_s (%s s): delivering what was said",
-                 self.config.audio.max_duration_s)
+        """Stop a recording that reached the cap, and say so: in toggle mode the user's next press,
+        meant to stop, would otherwise start a new recording they do not expect."""
+        message = (f"recording stopped at audio.max_duration_s ({self.config.audio.max_duration_s:g} s): "
+                   "what was said is delivered")
+        log.info("%s", message)
         self.stop_recording()
+        self.hooks.notify(message)
 
     def _stream_while_recording(self) -> None:
         self._stream = StreamingTranscription(self.transcriber, self.config.transcription.language)

@@ -6,6 +6,7 @@ never disagree about what dictad is doing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -44,12 +45,23 @@ class EventLog:
         record = {"event": event, "t": round(time.monotonic(), 4), **fields}
         with self._lock:
             if self._file is not None:
-                self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self._write(json.dumps(record, ensure_ascii=False) + "\n")
         for listener in self._listeners:
             try:
                 listener(event, record)
             except Exception:
                 log.exception("event listener failed on %s", event)
+
+    def _write(self, line: str) -> None:
+        """Append ``line``; a log that cannot be written (a full disk) is given up, not the dictation."""
+        try:
+            self._file.write(line)
+        except OSError as error:
+            log.error("the event log %s cannot be written (%s): no more events are written to it",
+                      self._file.name, error.strerror)
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
 
     def close(self) -> None:
         with self._lock:

@@ -284,23 +284,23 @@ class Transcriber:
             if frames > FULL_WINDOW_FRAMES:
                 return None
             decoded = self._decode_window(padded_with_silence(features, frames, silence),
-                                          max_tokens=token_budget(seconds))
+                                          features.shape[-1], max_tokens=token_budget(seconds))
             if decoded is None or ends_repeating(decoded.text) \
                     or get_compression_ratio(decoded.text) > COMPRESSION_RATIO_LIMIT:
                 log.debug("the short window gave %r: not trusted", decoded)
                 return None
             if decoded.ends_s >= seconds - EARLY_STOP_S:
                 return " ".join(part for part in [*texts, decoded.text] if part)
-            if decoded.ends_s <= 0:
+            if decoded.ends_s <= 0 or not decoded.timed_text:
                 break
             texts.append(decoded.timed_text)
             features = features[:, round(decoded.ends_s * FRAMES_PER_SECOND) :]
         log.debug("the short windows stopped early (%r): not trusted", texts)
         return None
 
-    def _decode_window(self, window: np.ndarray, max_tokens: int) -> WindowText | None:
-        """Decode one window of features with timestamps; None when the text is empty for no clear
-        reason, or ran to ``max_tokens``."""
+    def _decode_window(self, window: np.ndarray, audio_frames: int, max_tokens: int) -> WindowText | None:
+        """Decode one window of features (``audio_frames`` of them audio, the rest padding) with
+        timestamps; None when the text is empty for no clear reason, or ran to ``max_tokens``."""
         encoded = self.model.encode(window)
         tokenizer = self._tokenizer(encoded)
         prompt = self.model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=self._hotwords())
@@ -323,8 +323,19 @@ class Transcriber:
         if not timestamps:
             return WindowText(text, "", 0.0)
         last = timestamps[-1]
+        if last == len(timestamps) - 1:
+            # Only the opening timestamp, as tiny.en writes with hotwords in its prompt: where the
+            # text ends comes from aligning it with the audio, as word timestamps do. None of it is
+            # timed, so a text that ends early is not continued but decoded again in full windows.
+            return WindowText(text, "", self._end_of_words(encoded, tokenizer, tokens[last + 1 :], audio_frames))
         return WindowText(text, tokenizer.decode(tokens[: last + 1]).strip(),
                           (tokens[last] - tokenizer.timestamp_begin) * self.model.time_precision)
+
+    def _end_of_words(self, encoded: Any, tokenizer: Any, text_tokens: list[int], audio_frames: int) -> float:
+        """Where the last word of ``text_tokens`` ends in the window, in seconds, by Whisper's
+        cross-attention (faster-whisper's word timestamps)."""
+        words = self.model.find_alignment(tokenizer, [text_tokens], encoded, [audio_frames])[0]
+        return float(words[-1]["end"]) if words else 0.0
 
     def _tokenizer(self, encoded: Any) -> Any:
         """The tokenizer for the configured language, or for the one detected in ``encoded``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,6 +195,16 @@ def test_a_recording_past_the_cap_stops_and_is_delivered_once_the_key_comes_up(r
     daemon.hotkey_released()
     wait_until(lambda: window.texts == ["Call me back"], what="delivery once the key is up")
     assert seen.names().count("recording_stopped") == 1
+    assert "recording stopped at audio.max_duration_s (1 s)" in seen.notes[-1]
+
+
+def test_an_event_log_on_a_full_disk_costs_only_the_log(caplog):
+    events, heard = EventLog(Path("/dev/full")), []
+    events.subscribe(lambda name, record: heard.append(name))
+    events.emit("recording_stopped")
+    events.emit("transcribed")
+    assert heard == ["recording_stopped", "transcribed"], "the tray and the daemon stopped hearing events"
+    assert caplog.text.count("/dev/full cannot be written (No space left on device)") == 1
 
 
 def test_pause_ignores_the_hotkey(rig):

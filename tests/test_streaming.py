@@ -18,7 +18,7 @@ from faster_whisper.vad import get_vad_model
 from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span, transcribe_while_recording
 from dictad import transcriber as transcriber_module
-from dictad.transcriber import SAMPLE_RATE, ends_repeating, padded_with_silence, silence_level
+from dictad.transcriber import SAMPLE_RATE, Transcriber, ends_repeating, padded_with_silence, silence_level
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, speak, word_error_rate, words
 
@@ -302,6 +302,22 @@ def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcr
     assert len(window_text_ends) == 2, f"this clip was chosen for a first window that stops early: {window_text_ends}"
     full_windows = transcriber.decode_in_full_windows(audio)
     assert word_error_rate([(text, short_windows)]) <= word_error_rate([(text, full_windows)]) + 0.1, short_windows
+
+
+@pytest.mark.parametrize("said", [
+    "Deploy it with kubectl on the Kubernetes cluster.",
+    " ".join(SENTENCES[7:11]),  # 13 s, where a window is likelier to stop before the speech does
+])
+def test_with_a_vocabulary_the_short_window_is_still_used_and_reaches_the_end(default_config, make_clip, said):
+    """With hotwords in its prompt, tiny.en leaves the end of its text open (no closing timestamp)."""
+    transcriber = Transcriber(default_config.transcription, ["kubectl", "Kubernetes"])
+    audio = read_audio_file(make_clip(said))
+    span = speech_span(transcriber.speech_detector().update(audio, final=True))
+    speech = audio[span.start : span.end]
+    short_window = transcriber.decode_in_short_window(speech)
+    assert short_window is not None, "fell back to the full windows"
+    full_windows = transcriber.decode_in_full_windows(speech)
+    assert word_error_rate([(said, short_window)]) <= word_error_rate([(said, full_windows)]) + 0.1, short_window
 
 
 FAST_DICTATION = ("The quick brown fox jumps over the lazy dog. Sphinx of black quartz, judge my vow. "
