@@ -10,7 +10,8 @@ last phrase.
 A draft is used only when its audio is identical to what release would decode, so a draft
 changes when the text is ready, never what it is. Committing does change it: Whisper hears a
 phrase cut off from what went before a little worse (see COMMIT_AFTER_S). Drafts are decoded
-outside the lock: release never waits for work on audio it does not need.
+outside the lock, and the model decodes two things at once (transcriber.DECODERS): release never
+waits for work on audio it does not need, though it shares the CPU with it.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from dictad import transcriber as transcriber_module
 from dictad.transcriber import SAMPLE_RATE, Transcriber, ends_repeating, padded_with_silence, silence_level
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, speak, word_error_rate, words
+from tests.rig.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -174,6 +175,20 @@ def test_release_never_waits_for_a_draft_of_audio_it_does_not_need(transcriber, 
     final = speech_span(transcriber.speech_detector().update(audio, final=True))
     assert not result.from_draft
     assert result.text == transcriber.decode(audio[final.start : final.end])
+
+
+def test_a_decode_runs_beside_a_long_draft_instead_of_queueing_behind_it(transcriber, clip):
+    """The model's side of the test above: a draft still decoding in CTranslate2 does not hold up
+    the decode a release needs."""
+    long_draft, release = clip(" ".join(SENTENCES[7:11])), clip(SENTENCES[0])
+    finished: list[str] = []
+    drafting = threading.Thread(target=lambda: (transcriber.decode(long_draft), finished.append("draft")))
+    drafting.start()
+    wait_until(lambda: transcriber.model.model.num_active_batches > 0, 10, "the draft to reach the model")
+    transcriber.decode(release)
+    finished.append("release")
+    drafting.join(60)
+    assert finished == ["release", "draft"]
 
 
 def test_release_during_the_draft_of_its_own_audio_uses_that_draft(transcriber, clip):
