@@ -68,7 +68,11 @@ class ControlServer:
         class _Connection(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 command = self.rfile.readline().decode(errors="replace").strip()
-                self.wfile.write(json.dumps(_answer(handler, command)).encode() + b"\n")
+                answer = json.dumps(_answer(handler, command)).encode() + b"\n"
+                try:
+                    self.wfile.write(answer)
+                except (BrokenPipeError, ConnectionResetError):  # the client stopped waiting: it says so itself
+                    log.debug("%s: the client left before the answer", command)
 
         old_umask = os.umask(0o177)
         try:

@@ -15,6 +15,7 @@ import pytest
 
 from dictad.app import answer_while_starting
 from dictad.control import AlreadyRunning, ControlServer, NotRunning, send_command
+from tests.rig.waiting import stays_false
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_a_second_daemon_is_refused_with_the_first_ones_pid(server, sock_path):
         ControlServer(lambda command: {}, sock_path).start()
 
 
-def test_a_daemon_too_busy_to_answer_at_once_is_not_taken_for_dead(sock_path):
+def test_a_daemon_too_busy_to_answer_at_once_is_not_taken_for_dead(sock_path, capfd):
     busy = threading.Event()  # set when the test is over
     control = ControlServer(lambda command: busy.wait(10) or {"state": "recording"}, sock_path)
     control.start()
@@ -69,6 +70,8 @@ def test_a_daemon_too_busy_to_answer_at_once_is_not_taken_for_dead(sock_path):
         assert sock_path.exists()
     finally:
         busy.set()
+        errors: list[str] = []  # the answer now goes to a client that gave up: no traceback in the log
+        assert stays_false(lambda: errors.append(capfd.readouterr().err) or "Traceback" in "".join(errors), 1.0), errors
         control.stop()
 
 
