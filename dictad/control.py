@@ -13,6 +13,7 @@ import os
 import socket
 import socketserver
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,11 @@ class NotRunning(RuntimeError):
 
 
 def socket_path() -> Path:
-    return Path(platformdirs.user_runtime_dir("dictad", ensure_exists=False)) / "control.sock"
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR (over ssh, in a bare X session) platformdirs falls back to
+        # /tmp/runtime-UID and warns with a Python warning; dictad's own messages name the path.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        return Path(platformdirs.user_runtime_dir("dictad", ensure_exists=False)) / "control.sock"
 
 
 def send_command(command: str, path: Path | None = None, timeout_s: float = 5.0) -> dict[str, Any]:

@@ -17,9 +17,14 @@ pytest_plugins = ["tests.rig.audio", "tests.rig.display"]
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_config(tmp_path_factory) -> Path:
-    """Point the user config directory at an empty folder: a developer's own config never leaks in."""
+    """Point the user config directory at an empty folder: a developer's own config never leaks in.
+    The runtime directory too, where the control socket lives: a developer's own dictad (or another
+    test run's) never answers this run's commands, nor stops its daemons from starting."""
     config_home = tmp_path_factory.mktemp("xdg-config")
     os.environ["XDG_CONFIG_HOME"] = str(config_home)
+    runtime_dir = tmp_path_factory.mktemp("xdg-runtime")
+    runtime_dir.chmod(0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
     return config_home
 
 

@@ -128,6 +128,15 @@ def test_a_socket_left_by_a_dead_daemon_is_taken_over(sock_path):
     assert not sock_path.exists()
 
 
+def test_without_a_runtime_directory_the_client_says_only_what_matters():
+    environment = {name: value for name, value in os.environ.items() if name != "XDG_RUNTIME_DIR"}  # ssh, say
+    result = subprocess.run([sys.executable, "-m", "dictad", "status"], capture_output=True, text=True,
+                            env=environment, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("dictad: dictad is not running"), result.stderr
+    assert "Warning" not in result.stderr
+
+
 def test_no_daemon_gives_a_clear_answer(sock_path):
     with pytest.raises(NotRunning, match="dictad is not running .* start it with `dictad run`"):
         send_command("status", sock_path)
