@@ -34,7 +34,7 @@ def ollama():
 
 
 def test_doctor_reports_ollama_version_model_and_round_trip(tmp_path, ollama):
-    result = doctor(tmp_path, f"cleanup:\n  mode: llm\n  ollama:\n    host: {ollama.url}\n", DISPLAY=":0")
+    result = doctor(tmp_path, f"cleanup:\n  mode: llm\n  ollama:\n    host: {ollama.url}\n")
     line = next(line for line in result.stdout.splitlines() if "ollama:" in line)
     assert line.startswith("[ok] ollama: Ollama 0.12.6")
     assert "model qwen2.5:1.5b present" in line and "round trip" in line
