@@ -169,7 +169,7 @@ class Daemon:
             try:
                 self.recorder.start()
             except Exception as error:
-                self.fail(f"the microphone could not be opened: {error}")
+                self.microphone_unavailable(str(error))
                 return
             self._recording = True
             self._microphone_lost = False

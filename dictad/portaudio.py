@@ -39,8 +39,11 @@ def open_stream(make: Callable[[], Stream]) -> Stream:
 
 
 def close_stream(stream: sd.InputStream | sd.OutputStream) -> None:
-    """Close a stream from :func:`open_stream` (abort it first: stopping one can hang)."""
+    """Abort and close a stream from :func:`open_stream`. Aborted, not stopped: stopping one whose
+    PulseAudio source has vanished hangs. The abort is done outside the lock, so a slow one holds
+    up no other stream."""
     global _open_streams
+    stream.abort()
     with _lock:
         try:
             stream.close()

@@ -371,7 +371,6 @@ class Recorder:
             stream, self._stream = self._stream, None
             self._audio_arrived.notify_all()
         if stream is not None:
-            stream.abort()
             close_stream(stream)
 
     def _convert_pending(self, dictation: _Dictation, final: bool) -> None:

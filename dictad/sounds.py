@@ -83,7 +83,6 @@ def _play_blocking(cue: Cue, finished: threading.Event) -> None:
             rate = int(stream.samplerate)
             stream.write(np.concatenate([cue(rate), np.zeros(int(rate * TRAILING_SILENCE_SECONDS), np.float32)]))
         finally:
-            stream.abort()
             close_stream(stream)
     except sd.PortAudioError as error:
         log.warning("cannot play a cue sound: %s", error)
