@@ -69,7 +69,7 @@ def read_clip(path: Path) -> np.ndarray:
 
 
 def ending_with_the_last_word(path: Path) -> Path:
-    """The clip cut right after its last sound (espeak-ng ends each clip with a third of a second of silence)."""
+    """The clip cut right after its last sound, its padding dropped."""
     samples = read_clip(path)
     end = len(samples) - int(np.argmax(np.abs(samples[::-1]) > SPEECH_LEVEL))
     with wave.open(str(path), "wb") as wav:

@@ -82,13 +82,18 @@ def silence(seconds: float) -> np.ndarray:
 
 def speak(text: str, path: Path, voice: str = "en-us+m3", words_per_minute: int = 165,
           pad_before_s: float = 0.3, pad_after_s: float = 0.4) -> Path:
-    """Write ``text`` spoken by espeak-ng as a 16 kHz mono 16-bit WAV with silence around it."""
+    """Write ``text`` spoken by espeak-ng as a 16 kHz mono 16-bit WAV with silence around it.
+
+    espeak-ng ends its own output with 0.2-0.35 s of silence: it is cut off first, so the speech
+    ends ``pad_after_s`` before the file does (a benchmark that lets go of the key some time
+    after the file ends would otherwise let go that much later after the speech)."""
     require_tools("espeak-ng", "sox")
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True)
     # -D: no dither, so the same text and voice always give the same file (sox's random dither
     # alone flipped words in tiny.en's output from one run of a benchmark to the next).
     subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path),
+                    "reverse", "silence", "1", "0.01", "0.1%", "reverse",
                     "pad", str(pad_before_s), str(pad_after_s)], check=True)
     raw.unlink()
     return path
