@@ -75,7 +75,7 @@ class DesktopApp:
         self.daemon.transcriber.warm_up()
         # The first start on a GPU newer than CTranslate2's prebuilt kernels compiles them: say how long.
         log.info("speech model %s on %s, warmed up in %.1f s", self.config.transcription.model,
-                 where_it_runs(self.daemon.transcriber.model), time.perf_counter() - started)
+                 where_it_runs(self.daemon.transcriber.model, self.config.transcription), time.perf_counter() - started)
         self._microphone_opening.join()
         if self._microphone_problem is not None:
             self.daemon.microphone_unavailable(self._microphone_problem)

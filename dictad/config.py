@@ -57,6 +57,7 @@ class TranscriptionConfig:
         "default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16",
         "int16", "float16", "bfloat16", "float32",
     ]
+    cpu_threads: int | None = field(metadata=_bounds(1, 256))
     language: str | None
     beam_size: int = field(metadata=_bounds(1, 20))
     streaming: bool

@@ -45,7 +45,7 @@ def check_model(config: Config) -> Check:
                      f"set transcription.model to a bundled model ({', '.join(BUNDLED_MODELS)}) "
                      f"or a model directory, or connect once to download {name}")
     kind = "bundled" if name in BUNDLED_MODELS else "loaded"
-    return Check("speech model", True, f"{name} ({kind}) on {where_it_runs(model)}, "
+    return Check("speech model", True, f"{name} ({kind}) on {where_it_runs(model, config.transcription)}, "
                  f"loaded in {time.perf_counter() - started:.1f} s")
 
 

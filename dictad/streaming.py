@@ -2,10 +2,10 @@
 
 Speech usually ends a moment before the key comes up. Each time the speaker pauses, the speech
 so far is decoded ahead: a *draft*. When the key comes up during that pause, the draft is the
-answer (if it is still being decoded, release waits for it rather than starting again). When the
-speaker goes on after a pause long enough to cut at, a draft of a few seconds is *committed*:
-later drafts decode only the audio after it, so what is left to decode at release is at most the
-last phrase.
+answer (if it is still being decoded, release waits for it rather than starting again). Where
+drafts decode too slowly for that (see SLOW_DRAFT_S), a long draft is *committed* when the speaker
+goes on after a pause long enough to cut at: later drafts decode only the audio after it, so what
+is left to decode at release is at most the last phrase.
 
 A draft is used only when its audio is identical to what release would decode, so a draft
 changes when the text is ready, never what it is. Committing does change it: Whisper hears a
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,6 +51,15 @@ release to text took at most 57 ms, 211 ms and 146 ms: a later commit leaves a l
 stretch to decode, but the draft of it is usually done by the time the key comes up. Shorter
 pauses cut too often: 0.15 s gave 9.78% on the same shifted clips; with 3 s commits and 8 s
 windows, 0.1 s gave 8.9% against 7.3% in real time."""
+SLOW_DRAFT_S = 0.25
+"""A draft is committed only if decoding it took at least this long. People let go of the key about
+0.3 s or more after they stop speaking, and the last draft starts 0.1 s after the speech ends: where
+a long dictation decodes faster than this, the last draft decodes all of it in time, as accurately
+as batch; where it decodes slower, committing keeps release fast. bench/latency.py's 13 s
+recordings of one rig run, replayed in real time on its 2-core machine (/tmp/z/sched2.py, one CPU
+thread a decoder): drafts of 9.6-10 s decoded in 0.17-0.23 s, the whole 12.4-13.5 s in 0.26-0.38 s,
+done 0.33-0.43 s after the speech ended and before the key came up in every case; WER 7.79%
+decoded whole against 9.09% committed."""
 
 
 class GrowingSpeechDetector(Protocol):
@@ -85,6 +95,8 @@ class Draft:
     audio: np.ndarray
     """Exactly the audio decoded."""
     decoded: threading.Event = field(default_factory=threading.Event)
+    decode_s: float = 0.0
+    """Once ``decoded``: how long decoding it took."""
     text: str | None = None
     """Once ``decoded``: the text, or None when the short window could not be trusted and the
     recording ended before the full windows were decoded."""
@@ -139,13 +151,16 @@ class StreamingTranscription:
         self._decode(draft)
 
     def _decode(self, draft: Draft) -> None:
+        started = time.perf_counter()
         try:
             text = self._decoder.decode_in_short_window(draft.audio)
             if text is None and self._recording:
                 text = self._decoder.decode_in_full_windows(draft.audio)
             draft.text = text
         finally:
+            draft.decode_s = time.perf_counter() - started
             draft.decoded.set()
+        log.debug("drafted %.2f s of speech in %.3f s", len(draft.audio) / SAMPLE_RATE, draft.decode_s)
 
     @property
     def recording(self) -> bool:
@@ -206,7 +221,7 @@ class StreamingTranscription:
 
     def _draft_can_be_committed(self, audio: np.ndarray, probabilities: np.ndarray) -> bool:
         draft = self._draft
-        if draft is None or not draft.decoded.is_set() or draft.text is None \
+        if draft is None or not draft.decoded.is_set() or draft.text is None or draft.decode_s < SLOW_DRAFT_S \
                 or draft.span.end - self._committed_end < COMMIT_AFTER_S * SAMPLE_RATE:
             return False
         resumed_at = speech_resumes_at(probabilities, after=draft.span.end)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import Callable
@@ -77,6 +78,8 @@ DECODERS = 2
 """CTranslate2 runs one call at a time per worker: with one, a release's decode queued behind a
 draft it no longer needed. With two they share the cores instead (/tmp/z/workers.py, a 3.1 s
 decode while a 13 s one runs: 435-495 ms against 815-958 ms, 256-299 ms alone), for 21 MiB more."""
+MOST_THREADS_EACH = 4
+"""CTranslate2's own default for one decoder."""
 NO_SPEECH_PROBABILITY = 0.6
 LOW_LOG_PROBABILITY = -1.0
 log = logging.getLogger(__name__)
@@ -146,15 +149,45 @@ def load_whisper_model(config: TranscriptionConfig):  # -> faster_whisper.Whispe
 
     source = resolve_model(config.model)
     try:
-        return WhisperModel(source, device=config.device, compute_type=config.compute_type, num_workers=DECODERS)
+        return WhisperModel(source, device=config.device, compute_type=config.compute_type, num_workers=DECODERS,
+                            cpu_threads=threads_per_decoder(config.cpu_threads))
     except Exception as error:
         raise ModelLoadError(_load_failure_message(config, source, error)) from error
 
 
-def where_it_runs(model: Any) -> str:
-    """The device and compute type CTranslate2 chose for a loaded faster-whisper ``model``
-    (``auto`` and ``int8`` resolved): "cpu (int8_float32)", "cuda (int8_float16)"."""
-    return f"{model.model.device} ({model.model.compute_type})"
+def threads_per_decoder(configured: int | None) -> int:
+    """CPU threads for each decoder: ``transcription.cpu_threads``, or the usable cores shared out
+    between the DECODERS, so that a draft and a release decoding at once do not fight over them.
+
+    The decoder writes a token in many small steps, and each step waits for every thread. On this
+    project's 2-core machine (/tmp/z/threads2.py, three 13 s dictations, the same tokens every way)
+    one thread wrote a token in 4.0-5.6 ms, two in 8.1-11.2 ms and CTranslate2's default of four in
+    7.9-11.3 ms; two threads encoded faster (27-30 ms against 43-47 ms), which matters less. A
+    13 s decode took 263-370 ms with two decoders of one thread, 418-620 ms with two threads
+    (/tmp/z/threads.py). An earlier machine measured the other way round (11.1 ms a token on two
+    threads, 15.9 ms on one), so where there are more cores than decoders each decoder gets more.
+    """
+    if configured is not None:
+        return configured
+    return max(1, min(MOST_THREADS_EACH, usable_cores() // DECODERS))
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (fewer than the machine's in a container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def where_it_runs(model: Any, config: TranscriptionConfig) -> str:
+    """Where CTranslate2 runs a loaded faster-whisper ``model`` (``auto`` and ``int8`` resolved):
+    "cpu (int8_float32, 2 decoders of 1 thread)", "cuda (int8_float16)"."""
+    device, compute_type = model.model.device, model.model.compute_type
+    if device != "cpu":
+        return f"{device} ({compute_type})"
+    threads = threads_per_decoder(config.cpu_threads)
+    return f"cpu ({compute_type}, {DECODERS} decoders of {threads} thread{'s' if threads > 1 else ''})"
 
 
 def _load_failure_message(config: TranscriptionConfig, source: str, error: Exception) -> str:

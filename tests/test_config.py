@@ -66,6 +66,10 @@ def test_an_empty_user_file_means_defaults(tmp_path, default_config):
     [
         ("mode: hold\ntranscription:\n  beam_size: 0\n",
          ":3: transcription.beam_size: 0 is not allowed: expected a number from 1 to 20"),
+        ("transcription:\n  cpu_threads: 0\n",
+         ":2: transcription.cpu_threads: 0 is not allowed: expected a number from 1 to 256"),
+        ("transcription:\n  cpu_threads: all\n",
+         ":2: transcription.cpu_threads: 'all' is not allowed: expected a whole number or null"),
         ("cleanup:\n  mode: fancy\n", ":2: cleanup.mode: 'fancy' is not allowed: expected one of off, rules, llm"),
         ("output:\n  method: paste\n  apend: space\n",
          ":3: output.apend: unknown key (did you mean output.append?)"),

@@ -67,3 +67,9 @@ def test_doctor_points_at_the_model_setting_when_the_model_is_missing(tmp_path):
     result = doctor(tmp_path, f"transcription:\n  model: {tmp_path / 'gone'}\n")
     assert "[!!] speech model:" in result.stdout and "does not exist" in result.stdout
     assert "fix: set transcription.model to a bundled model (tiny.en)" in result.stdout
+
+
+def test_doctor_names_the_decoders_and_their_cpu_threads(tmp_path):
+    result = doctor(tmp_path, "transcription:\n  device: cpu\n  cpu_threads: 3\n")
+    assert "[ok] speech model: tiny.en (bundled) on cpu (int8_float32, 2 decoders of 3 threads)" in result.stdout, \
+        result.stdout

@@ -17,6 +17,7 @@ from faster_whisper.vad import get_vad_model
 
 from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span, transcribe_while_recording
+from dictad import streaming as streaming_module
 from dictad import transcriber as transcriber_module
 from dictad.transcriber import SAMPLE_RATE, Transcriber, ends_repeating, padded_with_silence, silence_level
 from dictad.vad import VAD_WINDOW, SpeechDetector
@@ -233,18 +234,47 @@ def test_a_draft_decoding_at_release_does_not_carry_the_stream_into_the_next_dic
     assert stream.finish(first).text == transcriber.decode(first[final.start : final.end])
 
 
-def test_a_long_dictation_is_committed_at_pauses_and_only_the_last_phrase_is_left(decoder, clip):
+@pytest.fixture
+def long_dictation(clip) -> tuple[np.ndarray, str, float]:
+    """Three sentences with pauses to cut at, the first two past COMMIT_AFTER_S: the audio, its
+    text and the last sentence's length in seconds."""
     before, after, last = SENTENCES[15], SENTENCES[12], SENTENCES[3]
     before_audio, after_audio, last_audio = clip(before), clip(after), clip(last)
     audio = np.concatenate([before_audio, silence(0.6), after_audio, silence(0.6), last_audio, silence(0.5)])
     assert len(before_audio) < COMMIT_AFTER_S * SAMPLE_RATE < len(before_audio) + len(after_audio)
+    return audio, f"{before} {after} {last}", len(last_audio) / SAMPLE_RATE
+
+
+def test_where_drafts_decode_slowly_a_long_dictation_is_committed_and_only_the_last_phrase_is_left(
+        decoder, long_dictation, monkeypatch):
+    # Whether this machine decodes a draft slower than SLOW_DRAFT_S depends on the machine: with the
+    # threshold at 0, every draft is slow, as on a slower machine.
+    monkeypatch.setattr(streaming_module, "SLOW_DRAFT_S", 0.0)
+    audio, text, last_seconds = long_dictation
     stream = StreamingTranscription(decoder)
     record(stream, audio)
     result = stream.finish(audio)
 
     assert result.pieces == 2
-    assert decoder.decoded_seconds[-1] < len(last_audio) / SAMPLE_RATE + 1.0, "the last decode was not of the last phrase"
-    assert word_error_rate([(f"{before} {after} {last}", result.text)]) <= 0.1, result.text
+    assert decoder.decoded_seconds[-1] < last_seconds + 1.0, "the last decode was not of the last phrase"
+    assert word_error_rate([(text, result.text)]) <= 0.1, result.text
+
+
+def test_where_drafts_decode_in_time_a_long_dictation_is_decoded_whole(decoder, long_dictation, transcriber,
+                                                                       monkeypatch):
+    # The other side of the same machine-dependent line: no draft counts as slow.
+    monkeypatch.setattr(streaming_module, "SLOW_DRAFT_S", float("inf"))
+    audio, text, _ = long_dictation
+    stream = StreamingTranscription(decoder)
+    record(stream, audio)
+    decodes_while_recording = len(decoder.decoded_seconds)
+    result = stream.finish(audio)
+
+    assert (result.pieces, result.from_draft) == (1, True)
+    assert len(decoder.decoded_seconds) == decodes_while_recording, "release decoded again"
+    whole = speech_span(transcriber.speech_detector().update(audio, final=True))
+    assert result.text == transcriber.decode(audio[whole.start : whole.end])
+    assert word_error_rate([(text, result.text)]) <= 0.1, result.text
 
 
 @pytest.mark.parametrize("audio", [
