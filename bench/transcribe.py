@@ -2,7 +2,7 @@
 
     python bench/transcribe.py [--model tiny.en] [--clips 24] [--repeats 3]
 
-Both sides decode the same files with the same model and beam size; each clip is timed
+Both sides decode the same files with the same model, beam size and CPU threads; each clip is timed
 `--repeats` times per side (alternating which side goes first) and the fastest run counts.
 Prints word error rate and time per clip for both, and the pipeline's overhead.
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
-from dictad.transcriber import Transcriber, resolve_model  # noqa: E402
+from dictad.transcriber import Transcriber, resolve_model, threads_per_decoder  # noqa: E402
 from tests.rig.speech import SENTENCES, VOICES, speak, word_error_rate  # noqa: E402
 
 
@@ -65,7 +65,8 @@ def main() -> None:
     defaults = load_config()
     config = defaults.transcription.__class__(**{**defaults.transcription.__dict__, "model": args.model})
     transcriber = Transcriber(config)
-    direct_model = WhisperModel(resolve_model(args.model), device=config.device, compute_type=config.compute_type)
+    direct_model = WhisperModel(resolve_model(args.model), device=config.device, compute_type=config.compute_type,
+                                cpu_threads=threads_per_decoder(config.cpu_threads))
 
     with tempfile.TemporaryDirectory() as folder:
         corpus = make_corpus(Path(folder), args.clips)

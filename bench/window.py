@@ -15,7 +15,10 @@ as accurate as the full one, on shifted clips they were not.
 Table 2, streaming: each clip is fed to a StreamingTranscription in real time, 100 ms blocks,
 with the streaming thread running as in the daemon; at the end of the clip (the speech ended
 0.4 s before) the key comes up and finish() is timed. This isolates the transcriber: the
-microphone, the hotkey and the paste are measured by bench/latency.py on the desktop rig.
+microphone, the hotkey and the paste are measured by bench/latency.py on the desktop rig. As in
+dictad, a long draft is committed only where it was slow to decode on this machine
+(streaming.SLOW_DRAFT_S); bench/replay.py --commit always|never compares the two on the rig's
+recordings.
 
 Table 3, the edges of the speech: a microphone gives each clip after some pre-roll and with some
 silence after it, and tiny.en's text changes with a shift of a few milliseconds (one draw of WER

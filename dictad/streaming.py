@@ -9,7 +9,9 @@ is left to decode at release is at most the last phrase.
 
 A draft is used only when its audio is identical to what release would decode, so a draft
 changes when the text is ready, never what it is. Committing does change it: Whisper hears a
-phrase cut off from what went before a little worse (see COMMIT_AFTER_S). Drafts are decoded
+phrase cut off from what went before a little worse (see COMMIT_AFTER_S). Since whether a draft
+commits depends on how long it took to decode, the same recording can come out committed on a
+busy or slow machine and whole on a fast one. Drafts are decoded
 outside the lock, and the model decodes two things at once (transcriber.DECODERS): release never
 waits for work on audio it does not need, though it shares the CPU with it.
 """
@@ -41,8 +43,9 @@ bench/window.py, 24 clips each shifted 8 ways (batch 7.6%): 0.4 s, WER 7.4% deco
 10.7%, decoded once."""
 COMMIT_AFTER_S = 8.0
 COMMIT_PAUSE_S = 0.2
-"""A draft of at least COMMIT_AFTER_S is committed when the speech resumes at least
-COMMIT_PAUSE_S after its end (a pause of 0.3 s with the trailing silence). Shorter drafts are
+"""A draft of at least COMMIT_AFTER_S that was slow to decode (SLOW_DRAFT_S) is committed when the
+speech resumes at least COMMIT_PAUSE_S after its end (a pause of 0.3 s with the trailing silence).
+The figures below were measured with every such draft committed, however fast. Shorter drafts are
 decoded again with what follows: Whisper hears a phrase cut off from what went before it worse
 than the whole, so every commit costs a little. bench/window.py, 24 clips each shifted 8 ways
 (seeds 2 and 3 of its shifts, windows of at least 12 s; batch 8.97%, decoded once 8.29%):
@@ -51,15 +54,17 @@ release to text took at most 57 ms, 211 ms and 146 ms: a later commit leaves a l
 stretch to decode, but the draft of it is usually done by the time the key comes up. Shorter
 pauses cut too often: 0.15 s gave 9.78% on the same shifted clips; with 3 s commits and 8 s
 windows, 0.1 s gave 8.9% against 7.3% in real time."""
-SLOW_DRAFT_S = 0.25
+SLOW_DRAFT_S = 0.3
 """A draft is committed only if decoding it took at least this long. People let go of the key about
-0.3 s or more after they stop speaking, and the last draft starts 0.1 s after the speech ends: where
-a long dictation decodes faster than this, the last draft decodes all of it in time, as accurately
-as batch; where it decodes slower, committing keeps release fast. bench/latency.py's 13 s
-recordings of one rig run, replayed in real time on its 2-core machine (/tmp/z/sched2.py, one CPU
-thread a decoder): drafts of 9.6-10 s decoded in 0.17-0.23 s, the whole 12.4-13.5 s in 0.26-0.38 s,
-done 0.33-0.43 s after the speech ended and before the key came up in every case; WER 7.79%
-decoded whole against 9.09% committed."""
+0.3 s or more after they stop speaking, 0.45 s or more after the end of the speech as the VAD places
+it, and the last draft starts 0.1 s after that end: a dictation a third longer than a draft that
+took 0.3 s decodes in about 0.4 s, in time. Where drafts decode faster, a long dictation is decoded
+whole, as accurately as batch; where slower, committing keeps release fast. The 13 s recordings of
+two rig runs, replayed in real time on their 2-core machine, one CPU thread a decoder
+(bench/replay.py --min-seconds 12): drafts of 9.6-10 s decoded in 0.21-0.28 s, the whole 12.4-13.4 s
+in 0.29-0.37 s, done by 0.46 s after the speech ended, and the key came up 0.47-0.82 s after it. At
+0.25 s, three of the twelve were committed. Twelve such recordings of two other runs had a WER of
+7.36% decoded whole and 8.44% committed (--commit never and always), and no release waited."""
 
 
 class GrowingSpeechDetector(Protocol):
@@ -203,8 +208,8 @@ class StreamingTranscription:
         return (self._decoder.decode_in_full_windows(speech) if text is None else text), False
 
     def _uncommitted_span(self, audio: np.ndarray, final: bool = False) -> Span | None:
-        """The speech after the committed part; commits the draft first when the speaker went
-        on after a pause long enough to cut at."""
+        """The speech after the committed part; commits the draft first when it was slow to decode
+        and the speaker went on after a pause long enough to cut at."""
         probabilities = self._probabilities(audio, final)
         if self._draft_can_be_committed(audio, probabilities):
             draft = self._draft

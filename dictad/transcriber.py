@@ -37,18 +37,18 @@ FULL_WINDOW_FRAMES = 3000
 @dataclass(frozen=True)
 class ShortWindow:
     """How far Whisper's 30-second window can be cut for one model: to the audio plus
-    ``padding_s`` seconds of silence, but never below ``shortest_s``."""
+    ``padding_s`` seconds of silence, but never below ``shortest_s`` nor above 30 s."""
 
     padding_s: float
     shortest_s: float
 
     def frames_for(self, audio_frames: int) -> int:
         padded = math.ceil((audio_frames + self.padding_s * FRAMES_PER_SECOND) / 100) * 100
-        return max(padded, round(self.shortest_s * FRAMES_PER_SECOND))
+        return min(max(padded, round(self.shortest_s * FRAMES_PER_SECOND)), FULL_WINDOW_FRAMES)
 
 
 SHORT_WINDOWS: dict[str, ShortWindow] = {
-    "tiny.en": ShortWindow(padding_s=1.0, shortest_s=12.0),
+    "tiny.en": ShortWindow(padding_s=8.0, shortest_s=12.0),
     "base": ShortWindow(padding_s=3.0, shortest_s=8.0),
 }
 """Models that decode as well from a cut window as from the full one, measured by bench/window.py
@@ -63,11 +63,20 @@ against 1.78 s per clip. Unmeasured models keep the full window. (These windows 
 with 0, as faster-whisper pads; see padded_with_silence for what padding with silence changed.) Padded
 with silence, two draws of 192 shifted clips: at least 8 s, 9.81% decoded once; 12 s, 7.61% and 7.55%
 once, 7.80% and 7.70% streamed; 16 s, 7.18% and 6.75% once but 7.61% and 7.64% streamed, what dictad
-delivers, for about 20 ms more a decode, which every release that waits for a draft pays."""
+delivers, for about 20 ms more a decode, which every release that waits for a draft pays. Then with
+8 s of silence after the speech instead of 1 s (at least 12 s either way): tiny.en had garbled the
+last words of long dictations in a window ending a second after them ("half past I didn't believe
+in you" for "half past nine in the evening"). dictad's recordings of six rig runs, each decoded
+once as release decodes it (bench/replay.py --windows 1:12,8:12): 6.89% against 7.51% over 144,
+7.36% against 8.59% over the 36 of 10 s or more, whose median decode took 320-329 ms against
+282-297 ms in two runs (4 s gave 7.43%, 6 s 6.93%, 10 s 7.14%); two draws of 192 shifted clips: 7.05% and 7.02% against
+7.46% and 7.09% (batch 7.30% and 7.98%)."""
 COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's threshold: text that compresses better than this is repeating itself."""
 EARLY_STOP_S = 1.0
 """Text whose last timestamp is this far before the end of the audio left speech out."""
+LEAST_PADDING_FRAMES = FRAMES_PER_SECOND
+"""Audio that would leave less padding than this in a 30 s window is decoded in full windows."""
 MOST_SHORT_WINDOWS = 3
 """A text that still ends early after this many windows is decoded by the batch path."""
 TOKENS_PER_SECOND = 10
@@ -79,7 +88,7 @@ DECODERS = 2
 draft it no longer needed. With two they share the cores instead (/tmp/z/workers.py, a 3.1 s
 decode while a 13 s one runs: 435-495 ms against 815-958 ms, 256-299 ms alone), for 21 MiB more."""
 MOST_THREADS_EACH = 4
-"""CTranslate2's own default for one decoder."""
+"""The most threads CTranslate2 gives a decoder by default (one a core, up to 4)."""
 NO_SPEECH_PROBABILITY = 0.6
 LOW_LOG_PROBABILITY = -1.0
 log = logging.getLogger(__name__)
@@ -107,8 +116,8 @@ class Transcript:
     from_draft: bool = False
     """The text was decoded while recording: nothing was left to decode at release."""
     pieces: int = 1
-    """Stretches of speech decoded apart: a long dictation is committed in pieces while recording
-    (dictad.streaming), so that release decodes only the last one."""
+    """Stretches of speech decoded apart: where drafts decode slowly, a long dictation is committed
+    in pieces while recording (dictad.streaming), so that release decodes only the last one."""
 
 
 @dataclass(frozen=True)
@@ -160,12 +169,12 @@ def threads_per_decoder(configured: int | None) -> int:
     between the DECODERS, so that a draft and a release decoding at once do not fight over them.
 
     The decoder writes a token in many small steps, and each step waits for every thread. On this
-    project's 2-core machine (/tmp/z/threads2.py, three 13 s dictations, the same tokens every way)
-    one thread wrote a token in 4.0-5.6 ms, two in 8.1-11.2 ms and CTranslate2's default of four in
-    7.9-11.3 ms; two threads encoded faster (27-30 ms against 43-47 ms), which matters less. A
-    13 s decode took 263-370 ms with two decoders of one thread, 418-620 ms with two threads
-    (/tmp/z/threads.py). An earlier machine measured the other way round (11.1 ms a token on two
-    threads, 15.9 ms on one), so where there are more cores than decoders each decoder gets more.
+    project's 2-core machine (three 13 s dictations' 15 s windows, the same tokens every way) one
+    thread wrote a token in 4.0-5.6 ms, two (CTranslate2's default there) in 7.9-11.3 ms, four in
+    9.1-12.7 ms; two threads encoded faster (27-30 ms against 43-47 ms), which matters less. A
+    13 s decode took 263-370 ms with two decoders of one thread, 418-620 ms with two threads each.
+    An earlier machine measured the other way round (11.1 ms a token on two threads, 15.9 ms on
+    one), so where there are more cores than decoders each decoder gets more. The GPU ignores it.
     """
     if configured is not None:
         return configured
@@ -173,7 +182,8 @@ def threads_per_decoder(configured: int | None) -> int:
 
 
 def usable_cores() -> int:
-    """The CPU cores this process may run on (fewer than the machine's in a container)."""
+    """The CPU cores this process may run on: fewer than the machine's when it is pinned to some
+    (taskset, a container's cpuset), though not under a CPU quota."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -187,7 +197,7 @@ def where_it_runs(model: Any, config: TranscriptionConfig) -> str:
     if device != "cpu":
         return f"{device} ({compute_type})"
     threads = threads_per_decoder(config.cpu_threads)
-    return f"cpu ({compute_type}, {DECODERS} decoders of {threads} thread{'s' if threads > 1 else ''})"
+    return f"cpu ({compute_type}, {model.model.num_workers} decoders of {threads} thread{'s' if threads > 1 else ''})"
 
 
 def _load_failure_message(config: TranscriptionConfig, source: str, error: Exception) -> str:
@@ -317,9 +327,9 @@ class Transcriber:
         texts: list[str] = []
         for _ in range(MOST_SHORT_WINDOWS):
             seconds = features.shape[-1] / FRAMES_PER_SECOND
-            frames = window.frames_for(features.shape[-1])
-            if frames > FULL_WINDOW_FRAMES:
+            if features.shape[-1] + LEAST_PADDING_FRAMES > FULL_WINDOW_FRAMES:
                 return None
+            frames = window.frames_for(features.shape[-1])
             decoded = self._decode_window(padded_with_silence(features, frames, silence),
                                           features.shape[-1], max_tokens=token_budget(seconds))
             if decoded is None or ends_repeating(decoded.text) \

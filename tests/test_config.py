@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from dictad import transcriber as transcriber_module
 from dictad.config import ConfigError, load_config
+from dictad.transcriber import threads_per_decoder
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -142,3 +144,11 @@ def test_dictad_refuses_a_bad_config_with_exit_code_2(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"{path}:1: mode: 'push' is not allowed: expected one of hold, toggle" in result.stderr
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (8, 4), (64, 4)])
+def test_the_cores_are_shared_between_the_decoders_unless_threads_are_configured(monkeypatch, cores, threads):
+    # Machines with other numbers of cores cannot exist here: only the count dictad sees is changed.
+    monkeypatch.setattr(transcriber_module, "usable_cores", lambda: cores)
+    assert threads_per_decoder(None) == threads
+    assert threads_per_decoder(6) == 6

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from dictad.transcriber import DECODERS
 from tests.ollama_server import FakeOllama, Reply
 from tests.rig.daemon import auto_device
 
@@ -71,5 +72,5 @@ def test_doctor_points_at_the_model_setting_when_the_model_is_missing(tmp_path):
 
 def test_doctor_names_the_decoders_and_their_cpu_threads(tmp_path):
     result = doctor(tmp_path, "transcription:\n  device: cpu\n  cpu_threads: 3\n")
-    assert "[ok] speech model: tiny.en (bundled) on cpu (int8_float32, 2 decoders of 3 threads)" in result.stdout, \
-        result.stdout
+    assert f"[ok] speech model: tiny.en (bundled) on cpu (int8_float32, {DECODERS} decoders of 3 threads)" \
+        in result.stdout, result.stdout

@@ -2,7 +2,8 @@
 
 The recording is fed to the streaming transcription the way the microphone delivers it, one
 100 ms block at a time; each update runs to completion before the next block, so what is
-drafted by release does not depend on how fast this machine is.
+drafted by release does not depend on how fast this machine is. Whether a long draft is
+committed does (streaming.SLOW_DRAFT_S): the tests of commits set it.
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ import pytest
 
 from dictad.audio_file import read_audio_file
 from dictad.config import TranscriptionConfig
-from dictad import transcriber as transcriber_module
-from dictad.transcriber import ModelLoadError, Transcriber, load_whisper_model, threads_per_decoder
+from dictad.transcriber import ModelLoadError, Transcriber, load_whisper_model
 from tests.rig.speech import SENTENCES as CORPUS, word_error_rate
 
 pytestmark = pytest.mark.slow
@@ -78,14 +77,6 @@ def test_an_unknown_model_name_says_what_to_do():
     config = TranscriptionConfig("no-such-whisper-model", "cpu", "int8", None, "en", 1, False)
     with pytest.raises(ModelLoadError, match="not bundled with dictad \\(bundled: tiny.en\\).*Connect to the internet"):
         load_whisper_model(config)
-
-
-@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (8, 4), (64, 4)])
-def test_the_cores_are_shared_between_the_decoders_unless_threads_are_configured(monkeypatch, cores, threads):
-    # Machines with other numbers of cores cannot exist here: only the count dictad sees is changed.
-    monkeypatch.setattr(transcriber_module, "usable_cores", lambda: cores)
-    assert threads_per_decoder(None) == threads
-    assert threads_per_decoder(6) == 6
 
 
 def test_cli_transcribes_each_file_and_reports_bad_ones(make_clip, tmp_path):
