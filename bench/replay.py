@@ -93,8 +93,8 @@ def replay(decoder: TimedDecodes, audio: np.ndarray) -> Replayed:
     transcript = stream.finish(audio)
     waited_s = time.perf_counter() - released
     streaming.join()
-    return Replayed(transcript.text, transcript.pieces, released - speech_ended_at, waited_s,
-                    [(seconds, start - speech_ended_at, end - speech_ended_at) for seconds, start, end in decoder.decodes])
+    decodes = [(seconds, start - speech_ended_at, end - speech_ended_at) for seconds, start, end in decoder.decodes]
+    return Replayed(transcript.text, transcript.pieces, released - speech_ended_at, waited_s, decodes)
 
 
 def compare_windows(transcriber: Transcriber, recordings: list[tuple[str, np.ndarray]], windows: str) -> None:
@@ -134,11 +134,12 @@ def main() -> None:
             replayed = replay(decoder, read_audio_file(Path(clip["audio_file"])))
             pairs.append((clip["reference"], replayed.text))
             waits.append(replayed.waited_s)
-            decodes = " ".join(f"[{seconds:.1f} s {start:+.2f}..{end:+.2f}]" for seconds, start, end in replayed.decodes)
+            decodes = " ".join(f"[{seconds:.1f} s {start:+.2f}..{end:+.2f}]"
+                               for seconds, start, end in replayed.decodes)
             print(f"{run.stem + ' #' + str(clip['index'] + 1):>20}{clip['seconds']:>6.1f}{replayed.key_up_s:>+8.2f}"
                   f"{replayed.waited_s * 1000:>9.0f}{replayed.pieces:>8}  {decodes}", flush=True)
-    print(f"{len(pairs)} recordings, commits {args.commit}: release waited median {statistics.median(waits) * 1000:.0f} ms, "
-          f"max {max(waits) * 1000:.0f} ms; WER {word_error_rate(pairs):.2%}")
+    print(f"{len(pairs)} recordings, commits {args.commit}: release waited median "
+          f"{statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms; WER {word_error_rate(pairs):.2%}")
 
 
 if __name__ == "__main__":

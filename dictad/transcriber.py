@@ -69,8 +69,8 @@ last words of long dictations in a window ending a second after them ("half past
 in you" for "half past nine in the evening"). dictad's recordings of six rig runs, each decoded
 once as release decodes it (bench/replay.py --windows 1:12,8:12): 6.89% against 7.51% over 144,
 7.36% against 8.59% over the 36 of 10 s or more, whose median decode took 320-329 ms against
-282-297 ms in two runs (4 s gave 7.43%, 6 s 6.93%, 10 s 7.14%); two draws of 192 shifted clips: 7.05% and 7.02% against
-7.46% and 7.09% (batch 7.30% and 7.98%)."""
+282-297 ms in two runs (4 s gave 7.43%, 6 s 6.93%, 10 s 7.14%); two draws of 192 shifted clips:
+7.05% and 7.02% against 7.46% and 7.09% (batch 7.30% and 7.98%)."""
 COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's threshold: text that compresses better than this is repeating itself."""
 EARLY_STOP_S = 1.0
