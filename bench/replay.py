@@ -1,7 +1,7 @@
 """The rig's recordings replayed through the streaming transcriber in real time, without the rig.
 
     python bench/replay.py RUN.json [RUN.json ...] [--min-seconds 8] [--commit auto|always|never]
-    python bench/replay.py RUN.json [RUN.json ...] [--min-seconds 8] --windows 1:12,8:12
+    python bench/replay.py RUN.json [RUN.json ...] [--min-seconds 8] --windows 1:12,6:12
 
 ``bench/latency.py --json RUN.json --keep DIR`` keeps dictad's own recording of each dictation,
 from its pre-roll to the moment the key came up. Each recording is fed to a StreamingTranscription

@@ -1,6 +1,6 @@
 """How dictad's streaming path decodes, measured without a microphone.
 
-    python bench/window.py [--model tiny.en] [--clips 24] [--windows 1:0,1:12,8:12] [--shifts 8]
+    python bench/window.py [--model tiny.en] [--clips 24] [--windows 1:0,1:12,6:12] [--shifts 8]
                            [--leading 0.3,0.4]
 
 Table 1, the window: Whisper's encoder reads 30 s, however short the clip. Each clip is decoded
@@ -165,7 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--clips", type=int, default=24)
-    parser.add_argument("--windows", default="1:0,1:12,8:12",
+    parser.add_argument("--windows", default="1:0,1:12,6:12",
                         help="comma-separated padding:shortest window lengths, in seconds")
     parser.add_argument("--shifts", type=int, default=8, help="shifted copies of each clip in tables 1 and 3")
     parser.add_argument("--leading", default=str(streaming_module.LEADING_SILENCE_S),

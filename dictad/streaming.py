@@ -64,7 +64,8 @@ two rig runs, replayed in real time on their 2-core machine, one CPU thread a de
 (bench/replay.py --min-seconds 12): drafts of 9.6-10 s decoded in 0.21-0.28 s, the whole 12.4-13.4 s
 in 0.29-0.37 s, done by 0.46 s after the speech ended, and the key came up 0.47-0.82 s after it. At
 0.25 s, three of the twelve were committed. Twelve such recordings of two other runs had a WER of
-7.36% decoded whole and 8.44% committed (--commit never and always), and no release waited."""
+7.36% decoded whole and 8.44% committed (--commit never and always), and no release waited. (Both
+measured with 8 s of silence after the speech in the short window; see SHORT_WINDOWS.)"""
 
 
 class GrowingSpeechDetector(Protocol):

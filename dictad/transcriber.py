@@ -48,7 +48,7 @@ class ShortWindow:
 
 
 SHORT_WINDOWS: dict[str, ShortWindow] = {
-    "tiny.en": ShortWindow(padding_s=8.0, shortest_s=12.0),
+    "tiny.en": ShortWindow(padding_s=6.0, shortest_s=12.0),
     "base": ShortWindow(padding_s=3.0, shortest_s=8.0),
 }
 """Models that decode as well from a cut window as from the full one, measured by bench/window.py
@@ -64,13 +64,15 @@ with 0, as faster-whisper pads; see padded_with_silence for what padding with si
 with silence, two draws of 192 shifted clips: at least 8 s, 9.81% decoded once; 12 s, 7.61% and 7.55%
 once, 7.80% and 7.70% streamed; 16 s, 7.18% and 6.75% once but 7.61% and 7.64% streamed, what dictad
 delivers, for about 20 ms more a decode, which every release that waits for a draft pays. Then with
-8 s of silence after the speech instead of 1 s (at least 12 s either way): tiny.en had garbled the
+6 s of silence after the speech instead of 1 s (at least 12 s either way): tiny.en had garbled the
 last words of long dictations in a window ending a second after them ("half past I didn't believe
 in you" for "half past nine in the evening"). dictad's recordings of six rig runs, each decoded
-once as release decodes it (bench/replay.py --windows 1:12,8:12): 6.89% against 7.51% over 144,
-7.36% against 8.59% over the 36 of 10 s or more, whose median decode took 320-329 ms against
-282-297 ms in two runs (4 s gave 7.43%, 6 s 6.93%, 10 s 7.14%); two draws of 192 shifted clips:
-7.05% and 7.02% against 7.46% and 7.09% (batch 7.30% and 7.98%)."""
+once as release decodes it (bench/replay.py --windows 1:12,6:12,8:12): 7.51%, 6.93% and 6.89% over
+144; 8.59%, 7.72% and 7.36% over the 36 of 10 s or more (4 s gave 7.43% over 144, 10 s 7.14%);
+two draws of 192 shifted clips: 7.46% and 7.09%, 7.05% and 7.15%, 7.05% and 7.02% (batch 7.30% and
+7.98%). 8 s is no surer than 6 s, and its longer window held more memory: two 13 s decodes at once
+peaked at 348 MiB against 328 MiB with 6 s and 299 MiB with 1 s (/tmp/z/mem.py), and the daemon at
+427-433 MiB on the rig, near the 450 MB target."""
 COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's threshold: text that compresses better than this is repeating itself."""
 EARLY_STOP_S = 1.0
