@@ -1,7 +1,7 @@
 """The rig's recordings replayed through the streaming transcriber in real time, without the rig.
 
     python bench/replay.py RUN.json [RUN.json ...] [--min-seconds 8] [--commit auto|always|never]
-    python bench/replay.py RUN.json [RUN.json ...] [--min-seconds 8] --windows 1:12,6:12
+    python bench/replay.py RUN.json [RUN.json ...] [--min-seconds 8] --windows 1:12,6:12 [--phases 0 0,1]
 
 ``bench/latency.py --json RUN.json --keep DIR`` keeps dictad's own recording of each dictation,
 from its pre-roll to the moment the key came up. Each recording is fed to a StreamingTranscription
@@ -14,7 +14,8 @@ costs, or saves, on the same recordings and this machine.
 
 With ``--windows`` (``padding:shortest`` in seconds, as in bench/window.py), nothing is streamed:
 each recording's speech is decoded once, as release decodes it when nothing was committed, in each
-of those short windows, and the WER and decode times of each are printed.
+of those short windows, and the WER and decode times of each are printed; with ``--phases``, in each
+of those sets of transcriber.PHASES too (feature frames left out at the start, one decode each).
 """
 
 from __future__ import annotations
@@ -97,18 +98,25 @@ def replay(decoder: TimedDecodes, audio: np.ndarray) -> Replayed:
     return Replayed(transcript.text, transcript.pieces, released - speech_ended_at, waited_s, decodes)
 
 
-def compare_windows(transcriber: Transcriber, recordings: list[tuple[str, np.ndarray]], windows: str) -> None:
+def compare_windows(transcriber: Transcriber, recordings: list[tuple[str, np.ndarray]], windows: str,
+                    phase_sets: list[tuple[int, ...]]) -> None:
     spans = [(reference, audio[span.start : span.end]) for reference, audio in recordings
              if (span := speech_span(transcriber.speech_detector().update(audio, final=True))) is not None]
     print(f"{len(spans)} recordings' speech decoded once")
     for pair in windows.split(","):
         window = ShortWindow(*(float(value) for value in pair.split(":")))
-        with patch.dict(transcriber_module.SHORT_WINDOWS, {Path(transcriber.config.model).name: window}):
-            timed = [(reference, *fastest(lambda: transcriber.decode(speech), 1)) for reference, speech in spans]
-        times = [seconds for _, _, seconds in timed]
-        print(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s: "
-              f"WER {word_error_rate([(reference, text) for reference, text, _ in timed]):.2%}, decode median "
-              f"{statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms", flush=True)
+        for phases in phase_sets:
+            with patch.dict(transcriber_module.SHORT_WINDOWS, {Path(transcriber.config.model).name: window}), \
+                    patch.object(transcriber_module, "PHASES", phases):
+                timed = [(reference, *fastest(lambda: transcriber.decode(speech), 1)) for reference, speech in spans]
+            times = [seconds for _, _, seconds in timed]
+            print(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s, phases {phases}: "
+                  f"WER {word_error_rate([(reference, text) for reference, text, _ in timed]):.2%}, decode median "
+                  f"{statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms", flush=True)
+
+
+def phase_set(text: str) -> tuple[int, ...]:
+    return tuple(int(frames) for frames in text.split(","))
 
 
 def main() -> None:
@@ -117,6 +125,8 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=0.0, help="replay only clips at least this long")
     parser.add_argument("--commit", choices=SLOW_DRAFT, default="auto")
     parser.add_argument("--windows", help="decode each recording once in these short windows (padding:shortest,...)")
+    parser.add_argument("--phases", nargs="+", type=phase_set, default=[transcriber_module.PHASES],
+                        help="with --windows: sets of feature frames left out at the start (0,1 0 ...)")
     args = parser.parse_args()
 
     clips = [(run, clip) for run in args.runs for clip in json.loads(run.read_text())["clips"]
@@ -125,7 +135,7 @@ def main() -> None:
     decoder.transcriber.warm_up()
     if args.windows:
         recordings = [(clip["reference"], read_audio_file(Path(clip["audio_file"]))) for _, clip in clips]
-        compare_windows(decoder.transcriber, recordings, args.windows)
+        compare_windows(decoder.transcriber, recordings, args.windows, args.phases)
         return
     pairs, waits = [], []
     print(f"{'clip':>20}{'s':>6}{'key up':>8}{'wait ms':>9}{'pieces':>8}  decodes: seconds of speech, from .. to")

@@ -11,9 +11,9 @@ A draft is used only when its audio is identical to what release would decode, s
 changes when the text is ready, never what it is. Committing does change it: Whisper hears a
 phrase cut off from what went before a little worse (see COMMIT_AFTER_S). Since whether a draft
 commits depends on how long it took to decode, the same recording can come out committed on a
-busy or slow machine and whole on a fast one. Drafts are decoded outside the lock, and the model
-decodes two things at once (transcriber.DECODERS): release never waits for work on audio it does
-not need, though it shares the CPU with it.
+busy or slow machine and whole on a fast one. Drafts are decoded outside the lock: release never
+waits for a draft of audio it does not need, though it may wait for the model to finish decoding
+one (the model's decoders all hear each window at once: transcriber.PHASES).
 """
 
 from __future__ import annotations

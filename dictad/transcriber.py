@@ -9,7 +9,8 @@ and for ``streaming: false``. :meth:`Transcriber.decode` decodes one stretch of 
 streaming path: Whisper's encoder always reads a 30-second window, and most of the time for a
 short clip goes into encoding the padding. For models in :data:`SHORT_WINDOWS` the window is
 cut to the clip plus a little padding, but not so short that Whisper hears less well (see
-SHORT_WINDOWS); output that runs on or repeats itself is decoded again by the batch path.
+SHORT_WINDOWS); output that runs on or repeats itself is decoded again by the batch path. Each
+short window is heard twice, 10 ms apart, and the text Whisper is surer of is kept (see PHASES).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,14 +83,29 @@ LEAST_PADDING_FRAMES = FRAMES_PER_SECOND
 """Audio that would leave less padding than this in a 30 s window is decoded in full windows."""
 MOST_SHORT_WINDOWS = 3
 """A text that still ends early after this many windows is decoded by the batch path."""
+PHASES = (0, 1)
+"""Feature frames (10 ms each) left out at the start of the speech: each short window is decoded
+once per entry, all at once, and the trusted text with the best score (log-probability per token)
+is kept. A microphone places the speech anywhere against Whisper's 20 ms encoder steps, and
+tiny.en's text changes with a shift of a few milliseconds: two hearings half a step apart, and
+Whisper's own confidence to choose between them. Each recording's speech decoded once as release
+decodes it, dictad's recordings of nine rig runs (bench/replay.py --windows 6:12 --phases 0 0,1):
+WER 6.93% with one phase, 6.46% with two; 192 shifted clean clips (/tmp/z/phfiles.py), 6.87% and
+6.40%. Three phases gave 6.93% and 6.59%, (0, 2) 7.45% on the recordings. Two phases cost little
+time only because each has a decoder of its own (DECODERS): a 13 s dictation decoded in 282-309 ms
+in one phase, 296-325 ms in two at once, 565 ms as a batch of two on one decoder (one thread; two
+threads, 710 ms). The price: a release that cannot use the draft being decoded now waits for the
+model to finish it, where it used to decode beside it on the second decoder (/tmp/z/stale.py, a 3 s
+decode started 50 ms into a 13 s one: 219-445 ms, against 137-160 ms in one phase; alone, 128-146
+ms against 87-108 ms)."""
 TOKENS_PER_SECOND = 10
 TOKENS_AT_LEAST = 12
 WHISPER_SAMPLE_LENGTH = 224
 """The most tokens Whisper writes for one window: half its context of 448."""
 DECODERS = 2
-"""CTranslate2 runs one call at a time per worker: with one, a release's decode queued behind a
-draft it no longer needed. With two they share the cores instead (/tmp/z/workers.py, a 3.1 s
-decode while a 13 s one runs: 435-495 ms against 815-958 ms, 256-299 ms alone), for 21 MiB more."""
+"""CTranslate2 runs one call at a time per worker (decoder): with two, the two PHASES of a window
+are decoded at once. Each decoder holds buffers of its own: four peaked at 418 MiB where two
+peaked at 344 MiB (/tmp/z/phpar.py, two phases of 13 s dictations decoded at once)."""
 MOST_THREADS_EACH = 4
 """The most threads CTranslate2 gives a decoder by default (one a core, up to 4)."""
 NO_SPEECH_PROBABILITY = 0.6
@@ -132,6 +149,8 @@ class WindowText:
     decoded again (words after it would be written twice)."""
     ends_s: float
     """Where the last timestamp puts the end of the text, in seconds into the window."""
+    score: float
+    """Whisper's own measure of how sure it is: the text's log-probability per token."""
 
 
 def resolve_model(name: str) -> str:
@@ -255,6 +274,15 @@ def generation_length(prompt_length: int, max_tokens: int) -> int:
     return max(2 * max_tokens, prompt_length + max_tokens)
 
 
+def is_trusted(decoded: WindowText | None) -> bool:
+    """Whether a window's text shows no sign of going wrong: running on past its token budget
+    (None), repeating itself, compressing too well."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return decoded is not None and not ends_repeating(decoded.text) \
+        and get_compression_ratio(decoded.text) <= COMPRESSION_RATIO_LIMIT
+
+
 def ends_repeating(text: str) -> bool:
     """Whether ``text`` ends by saying its last two or more words again ("see you soon see you soon"):
     how Whisper runs on into the padding of a short window. Rare in speech, and then the full
@@ -274,6 +302,7 @@ class Transcriber:
         self.model = load_whisper_model(config)
         self._vad = get_vad_model()
         self._tokenizers: dict[str | None, Any] = {}
+        self._phases = ThreadPoolExecutor(DECODERS * len(PHASES), thread_name_prefix="dictad-phase")
 
     def warm_up(self) -> None:
         """Run every model once, so the first dictation does not pay for first-call set-up."""
@@ -314,13 +343,12 @@ class Transcriber:
     def decode_in_short_window(self, audio: np.ndarray) -> str | None:
         """The text from windows cut to the audio plus the model's padding; None when the model
         has no measured window, the audio is too long, or the text shows signs of going wrong
-        (running on past its token budget, repeating itself, stopping early again and again).
+        (running on past its token budget, repeating itself, stopping early again and again) in
+        every one of the PHASES.
 
         Like faster-whisper's batch path, when Whisper's text ends before the audio does, the
         rest is decoded from where its last timestamp put the end, and only the text up to that
         timestamp is kept from the window before."""
-        from faster_whisper.transcribe import get_compression_ratio
-
         window = SHORT_WINDOWS.get(Path(self.config.model).name)
         if window is None:
             return None
@@ -332,18 +360,22 @@ class Transcriber:
             if features.shape[-1] + LEAST_PADDING_FRAMES > FULL_WINDOW_FRAMES:
                 return None
             frames = window.frames_for(features.shape[-1])
-            decoded = self._decode_window(padded_with_silence(features, frames, silence),
-                                          features.shape[-1], max_tokens=token_budget(seconds))
-            if decoded is None or ends_repeating(decoded.text) \
-                    or get_compression_ratio(decoded.text) > COMPRESSION_RATIO_LIMIT:
+            phases = [features[:, dropped:] for dropped in PHASES]
+            decoded = list(self._phases.map(
+                lambda phase: self._decode_window(padded_with_silence(phase, frames, silence), phase.shape[-1],
+                                                  max_tokens=token_budget(seconds)), phases))
+            trusted = [index for index, text in enumerate(decoded) if is_trusted(text)]
+            if not trusted:
                 log.debug("the short window gave %r: not trusted", decoded)
                 return None
-            if decoded.ends_s >= seconds - EARLY_STOP_S:
-                return " ".join(part for part in [*texts, decoded.text] if part)
-            if decoded.ends_s <= 0 or not decoded.timed_text:
+            surest = max(trusted, key=lambda index: decoded[index].score)
+            text = decoded[surest]
+            if text.ends_s >= seconds - EARLY_STOP_S:
+                return " ".join(part for part in [*texts, text.text] if part)
+            if text.ends_s <= 0 or not text.timed_text:
                 break
-            texts.append(decoded.timed_text)
-            features = features[:, round(decoded.ends_s * FRAMES_PER_SECOND) :]
+            texts.append(text.timed_text)
+            features = phases[surest][:, round(text.ends_s * FRAMES_PER_SECOND) :]
         log.debug("the short windows stopped early (%r): not trusted", texts)
         return None
 
@@ -364,21 +396,22 @@ class Transcriber:
             return None
         average_log_probability = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROBABILITY and average_log_probability < LOW_LOG_PROBABILITY:
-            return WindowText("", "", float("inf"))
+            return WindowText("", "", float("inf"), result.scores[0])
         text = tokenizer.decode(tokens).strip()
         if not text:
             return None
         timestamps = [index for index, token in enumerate(tokens) if token >= tokenizer.timestamp_begin]
         if not timestamps:
-            return WindowText(text, "", 0.0)
+            return WindowText(text, "", 0.0, result.scores[0])
         last = timestamps[-1]
         if last == len(timestamps) - 1:
             # Only the opening timestamp, as tiny.en writes with hotwords in its prompt: where the
             # text ends comes from aligning it with the audio, as word timestamps do. None of it is
             # timed, so a text that ends early is not continued but decoded again in full windows.
-            return WindowText(text, "", self._end_of_words(encoded, tokenizer, tokens[last + 1 :], audio_frames))
+            return WindowText(text, "", self._end_of_words(encoded, tokenizer, tokens[last + 1 :], audio_frames),
+                              result.scores[0])
         return WindowText(text, tokenizer.decode(tokens[: last + 1]).strip(),
-                          (tokens[last] - tokenizer.timestamp_begin) * self.model.time_precision)
+                          (tokens[last] - tokenizer.timestamp_begin) * self.model.time_precision, result.scores[0])
 
     def _end_of_words(self, encoded: Any, tokenizer: Any, text_tokens: list[int], audio_frames: int) -> float:
         """Where the last word of ``text_tokens`` ends in the window, in seconds, by Whisper's

@@ -20,10 +20,10 @@ from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span, transcribe_while_recording
 from dictad import streaming as streaming_module
 from dictad import transcriber as transcriber_module
-from dictad.transcriber import SAMPLE_RATE, Transcriber, ends_repeating, padded_with_silence, silence_level
+from dictad.transcriber import (PHASES, SAMPLE_RATE, Transcriber, WindowText, ends_repeating, is_trusted,
+                                padded_with_silence, silence_level)
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, speak, word_error_rate, words
-from tests.rig.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -179,20 +179,6 @@ def test_release_never_waits_for_a_draft_of_audio_it_does_not_need(transcriber, 
     assert result.text == transcriber.decode(audio[final.start : final.end])
 
 
-def test_a_decode_runs_beside_a_long_draft_instead_of_queueing_behind_it(transcriber, clip):
-    """The model's side of the test above: a draft still decoding in CTranslate2 does not hold up
-    the decode a release needs."""
-    long_draft, release = clip(" ".join(SENTENCES[7:11])), clip(SENTENCES[0])
-    finished: list[str] = []
-    drafting = threading.Thread(target=lambda: (transcriber.decode(long_draft), finished.append("draft")))
-    drafting.start()
-    wait_until(lambda: transcriber.model.model.num_active_batches > 0, 10, "the draft to reach the model")
-    transcriber.decode(release)
-    finished.append("release")
-    drafting.join(60)
-    assert finished == ["release", "draft"]
-
-
 def test_release_during_the_draft_of_its_own_audio_uses_that_draft(transcriber, clip):
     audio = np.concatenate([clip(SENTENCES[2]), silence(0.5)])
     final = speech_span(transcriber.speech_detector().update(audio, final=True))
@@ -334,20 +320,42 @@ def test_short_phrases_decode_in_the_short_window_as_well_as_in_the_full_one(tra
 def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcriber, make_clip, monkeypatch):
     text = " ".join(SENTENCES[7:11])  # 13 s in one breath: the first window's text stops after 11.4 s
     audio = read_audio_file(make_clip(text, "en-gb-x-rp+m1"))
-    window_text_ends = []
-    decode_window = transcriber._decode_window
-
-    def noting_where_each_text_ends(*args, **kwargs):  # a spy: every window is still decoded for real
-        decoded = decode_window(*args, **kwargs)
-        window_text_ends.append(decoded.ends_s)
-        return decoded
-
-    monkeypatch.setattr(transcriber, "_decode_window", noting_where_each_text_ends)
+    decoded = spy_on_each_window(transcriber, monkeypatch)
     short_windows = transcriber.decode_in_short_window(audio)
     assert short_windows is not None, "fell back to the full windows"
-    assert len(window_text_ends) == 2, f"this clip was chosen for a first window that stops early: {window_text_ends}"
+    assert len(decoded) == 2 * len(PHASES), f"this clip was chosen for a first window that stops early: {decoded}"
     full_windows = transcriber.decode_in_full_windows(audio)
     assert word_error_rate([(text, short_windows)]) <= word_error_rate([(text, full_windows)]) + 0.1, short_windows
+
+
+def spy_on_each_window(transcriber: Transcriber, monkeypatch) -> list[WindowText | None]:
+    """What Whisper wrote for each phase of each short window, in the order they finished (a spy:
+    every window is still decoded for real)."""
+    decoded: list[WindowText | None] = []
+    decode_window = transcriber._decode_window
+
+    def noting_each_text(*args, **kwargs):
+        text = decode_window(*args, **kwargs)
+        decoded.append(text)
+        return text
+
+    monkeypatch.setattr(transcriber, "_decode_window", noting_each_text)
+    return decoded
+
+
+def test_each_window_is_heard_in_every_phase_and_the_text_whisper_is_surest_of_is_kept(
+        transcriber, clip, monkeypatch):
+    """A microphone places speech anywhere against Whisper's 20 ms encoder steps, and tiny.en's
+    text changes with a shift of 10 ms: the phases that disagree here are what the choice is for."""
+    sentences = [clip(sentence, voice) for sentence, voice in zip(SENTENCES[:8], VOICES * 2)]
+    disagreements = 0
+    for audio in sentences:
+        decoded = spy_on_each_window(transcriber, monkeypatch)
+        text = transcriber.decode_in_short_window(audio)
+        assert len(decoded) == len(PHASES), "one window, decoded once in each phase"
+        assert text == max(filter(is_trusted, decoded), key=lambda window: window.score).text
+        disagreements += len({window.text for window in decoded}) > 1
+    assert disagreements > 0, "every phase wrote the same text: nothing to choose between"
 
 
 @pytest.mark.parametrize("said", [
