@@ -20,6 +20,7 @@ from dictad.config import Config
 from dictad.control import AlreadyRunning, ControlServer
 from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog
+from dictad.heap import share_one_heap
 from dictad.inject import Delivery, deliver
 from dictad.keyspec import format_keys, parse_hotkey
 from dictad.transcriber import ModelLoadError, Transcriber, where_it_runs
@@ -146,6 +147,7 @@ class DesktopApp:
 
 
 def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None = None) -> int:
+    share_one_heap()
     try:
         if keep_audio is not None:
             keep_audio.mkdir(parents=True, exist_ok=True)

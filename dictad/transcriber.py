@@ -302,7 +302,8 @@ class Transcriber:
         self.model = load_whisper_model(config)
         self._vad = get_vad_model()
         self._tokenizers: dict[str | None, Any] = {}
-        self._phases = ThreadPoolExecutor(DECODERS * len(PHASES), thread_name_prefix="dictad-phase")
+        # Enough threads for every phase of two decodes at once, a draft's and a release's.
+        self._phases = ThreadPoolExecutor(2 * len(PHASES), thread_name_prefix="dictad-phase")
 
     def warm_up(self) -> None:
         """Run every model once, so the first dictation does not pay for first-call set-up."""
@@ -361,21 +362,22 @@ class Transcriber:
                 return None
             frames = window.frames_for(features.shape[-1])
             phases = [features[:, dropped:] for dropped in PHASES]
-            decoded = list(self._phases.map(
-                lambda phase: self._decode_window(padded_with_silence(phase, frames, silence), phase.shape[-1],
-                                                  max_tokens=token_budget(seconds)), phases))
-            trusted = [index for index, text in enumerate(decoded) if is_trusted(text)]
+            budget = token_budget(seconds)
+            heard = list(self._phases.map(
+                lambda phase: self._decode_window(padded_with_silence(phase, frames, silence), phase.shape[-1], budget),
+                phases))
+            trusted = [index for index, text in enumerate(heard) if is_trusted(text)]
             if not trusted:
-                log.debug("the short window gave %r: not trusted", decoded)
+                log.debug("the short window gave %r: not trusted", heard)
                 return None
-            surest = max(trusted, key=lambda index: decoded[index].score)
-            text = decoded[surest]
-            if text.ends_s >= seconds - EARLY_STOP_S:
-                return " ".join(part for part in [*texts, text.text] if part)
-            if text.ends_s <= 0 or not text.timed_text:
+            chosen = max(trusted, key=lambda index: heard[index].score)
+            decoded = heard[chosen]
+            if decoded.ends_s >= seconds - EARLY_STOP_S:
+                return " ".join(part for part in [*texts, decoded.text] if part)
+            if decoded.ends_s <= 0 or not decoded.timed_text:
                 break
-            texts.append(text.timed_text)
-            features = phases[surest][:, round(text.ends_s * FRAMES_PER_SECOND) :]
+            texts.append(decoded.timed_text)
+            features = phases[chosen][:, round(decoded.ends_s * FRAMES_PER_SECOND) :]
         log.debug("the short windows stopped early (%r): not trusted", texts)
         return None
 
@@ -394,24 +396,24 @@ class Transcriber:
         tokens = result.sequences_ids[0]
         if len(tokens) >= max_tokens:
             return None
-        average_log_probability = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        score = result.scores[0]
+        average_log_probability = score * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROBABILITY and average_log_probability < LOW_LOG_PROBABILITY:
-            return WindowText("", "", float("inf"), result.scores[0])
+            return WindowText("", "", float("inf"), score)
         text = tokenizer.decode(tokens).strip()
         if not text:
             return None
         timestamps = [index for index, token in enumerate(tokens) if token >= tokenizer.timestamp_begin]
         if not timestamps:
-            return WindowText(text, "", 0.0, result.scores[0])
+            return WindowText(text, "", 0.0, score)
         last = timestamps[-1]
         if last == len(timestamps) - 1:
             # Only the opening timestamp, as tiny.en writes with hotwords in its prompt: where the
             # text ends comes from aligning it with the audio, as word timestamps do. None of it is
             # timed, so a text that ends early is not continued but decoded again in full windows.
-            return WindowText(text, "", self._end_of_words(encoded, tokenizer, tokens[last + 1 :], audio_frames),
-                              result.scores[0])
+            return WindowText(text, "", self._end_of_words(encoded, tokenizer, tokens[last + 1 :], audio_frames), score)
         return WindowText(text, tokenizer.decode(tokens[: last + 1]).strip(),
-                          (tokens[last] - tokenizer.timestamp_begin) * self.model.time_precision, result.scores[0])
+                          (tokens[last] - tokenizer.timestamp_begin) * self.model.time_precision, score)
 
     def _end_of_words(self, encoded: Any, tokenizer: Any, text_tokens: list[int], audio_frames: int) -> float:
         """Where the last word of ``text_tokens`` ends in the window, in seconds, by Whisper's
