@@ -98,6 +98,14 @@ threads, 710 ms). The price: a release that cannot use the draft being decoded n
 model to finish it, where it used to decode beside it on the second decoder (/tmp/z/stale.py, a 3 s
 decode started 50 ms into a 13 s one: 219-445 ms, against 137-160 ms in one phase; alone, 128-146
 ms against 87-108 ms)."""
+PHASES_BELOW_S = 10.0
+"""A window with this much audio or more is decoded in the first phase only. Two phases at once
+take both cores, and on 2 cores anything else the desktop does then slows the one the text waits
+for: in rig run 36 (every window in two phases), a 12.4 s dictation released 300 ms after its
+speech waited 196 ms for its last draft, 0.37 of batch's time. On the rig's recordings, long
+dictations gained nothing from a second phase (/tmp/z/thresh.py: the 264 recordings of runs 26-36,
+each decoded once as release decodes it: 7.04% in one phase, 6.62% in two, 6.55% in two below
+8 s, 10 s or 12 s)."""
 TOKENS_PER_SECOND = 10
 TOKENS_AT_LEAST = 12
 WHISPER_SAMPLE_LENGTH = 224
@@ -360,26 +368,35 @@ class Transcriber:
             seconds = features.shape[-1] / FRAMES_PER_SECOND
             if features.shape[-1] + LEAST_PADDING_FRAMES > FULL_WINDOW_FRAMES:
                 return None
-            frames = window.frames_for(features.shape[-1])
-            phases = [features[:, dropped:] for dropped in PHASES]
-            budget = token_budget(seconds)
-            heard = list(self._phases.map(
-                lambda phase: self._decode_window(padded_with_silence(phase, frames, silence), phase.shape[-1], budget),
-                phases))
-            trusted = [index for index, text in enumerate(heard) if is_trusted(text)]
-            if not trusted:
-                log.debug("the short window gave %r: not trusted", heard)
+            decoded, heard = self._hear_window(features, window.frames_for(features.shape[-1]), silence,
+                                               max_tokens=token_budget(seconds))
+            if decoded is None:
                 return None
-            chosen = max(trusted, key=lambda index: heard[index].score)
-            decoded = heard[chosen]
             if decoded.ends_s >= seconds - EARLY_STOP_S:
                 return " ".join(part for part in [*texts, decoded.text] if part)
             if decoded.ends_s <= 0 or not decoded.timed_text:
                 break
             texts.append(decoded.timed_text)
-            features = phases[chosen][:, round(decoded.ends_s * FRAMES_PER_SECOND) :]
+            features = heard[:, round(decoded.ends_s * FRAMES_PER_SECOND) :]
         log.debug("the short windows stopped early (%r): not trusted", texts)
         return None
+
+    def _hear_window(self, features: np.ndarray, frames: int, silence: float,
+                     max_tokens: int) -> tuple[WindowText | None, np.ndarray]:
+        """The trusted text with the best score among the PHASES of one window of ``features``
+        (padded with ``silence`` to ``frames``), decoded at once, and the features of its phase;
+        None when no phase is trusted."""
+        dropped = PHASES if features.shape[-1] < PHASES_BELOW_S * FRAMES_PER_SECOND else PHASES[:1]
+        phases = [features[:, frames_dropped:] for frames_dropped in dropped]
+        heard = list(self._phases.map(
+            lambda phase: self._decode_window(padded_with_silence(phase, frames, silence), phase.shape[-1], max_tokens),
+            phases))
+        trusted = [index for index, text in enumerate(heard) if is_trusted(text)]
+        if not trusted:
+            log.debug("the short window gave %r: not trusted", heard)
+            return None, features
+        chosen = max(trusted, key=lambda index: heard[index].score)
+        return heard[chosen], phases[chosen]
 
     def _decode_window(self, window: np.ndarray, audio_frames: int, max_tokens: int) -> WindowText | None:
         """Decode one window of features (``audio_frames`` of them audio, the rest padding) with

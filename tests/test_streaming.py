@@ -20,7 +20,7 @@ from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span, transcribe_while_recording
 from dictad import streaming as streaming_module
 from dictad import transcriber as transcriber_module
-from dictad.transcriber import (PHASES, SAMPLE_RATE, Transcriber, WindowText, ends_repeating, is_trusted,
+from dictad.transcriber import (PHASES, SAMPLE_RATE, Transcriber, ends_repeating, is_trusted,
                                 padded_with_silence, silence_level)
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, speak, word_error_rate, words
@@ -320,27 +320,29 @@ def test_short_phrases_decode_in_the_short_window_as_well_as_in_the_full_one(tra
 def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcriber, make_clip, monkeypatch):
     text = " ".join(SENTENCES[7:11])  # 13 s in one breath: the first window's text stops after 11.4 s
     audio = read_audio_file(make_clip(text, "en-gb-x-rp+m1"))
-    decoded = spy_on_each_window(transcriber, monkeypatch)
+    windows = spy_on(transcriber, "_hear_window", monkeypatch)
+    decodes = spy_on(transcriber, "_decode_window", monkeypatch)
     short_windows = transcriber.decode_in_short_window(audio)
     assert short_windows is not None, "fell back to the full windows"
-    assert len(decoded) == 2 * len(PHASES), f"this clip was chosen for a first window that stops early: {decoded}"
+    assert len(windows) == 2, f"this clip was chosen for a first window that stops early: {windows}"
+    assert len(decodes) == 1 + len(PHASES), "the 13 s window is heard in one phase, what it left in every phase"
     full_windows = transcriber.decode_in_full_windows(audio)
     assert word_error_rate([(text, short_windows)]) <= word_error_rate([(text, full_windows)]) + 0.1, short_windows
 
 
-def spy_on_each_window(transcriber: Transcriber, monkeypatch) -> list[WindowText | None]:
-    """What Whisper wrote for each phase of each short window, in the order they finished (a spy:
-    every window is still decoded for real)."""
-    decoded: list[WindowText | None] = []
-    decode_window = transcriber._decode_window
+def spy_on(transcriber: Transcriber, method: str, monkeypatch) -> list:
+    """What each call of ``method`` returned, in the order they returned (a spy: every window is
+    still decoded for real)."""
+    returned = []
+    decode = getattr(transcriber, method)
 
-    def noting_each_text(*args, **kwargs):
-        text = decode_window(*args, **kwargs)
-        decoded.append(text)
-        return text
+    def noting_what_it_returns(*args, **kwargs):
+        result = decode(*args, **kwargs)
+        returned.append(result)
+        return result
 
-    monkeypatch.setattr(transcriber, "_decode_window", noting_each_text)
-    return decoded
+    monkeypatch.setattr(transcriber, method, noting_what_it_returns)
+    return returned
 
 
 def test_each_window_is_heard_in_every_phase_and_the_text_whisper_is_surest_of_is_kept(
@@ -350,7 +352,7 @@ def test_each_window_is_heard_in_every_phase_and_the_text_whisper_is_surest_of_i
     sentences = [clip(sentence, voice) for sentence, voice in zip(SENTENCES[:8], VOICES * 2)]
     disagreements = 0
     for audio in sentences:
-        decoded = spy_on_each_window(transcriber, monkeypatch)
+        decoded = spy_on(transcriber, "_decode_window", monkeypatch)
         text = transcriber.decode_in_short_window(audio)
         assert len(decoded) == len(PHASES), "one window, decoded once in each phase"
         assert text == max(filter(is_trusted, decoded), key=lambda window: window.score).text
