@@ -35,13 +35,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.transcribe import fastest  # noqa: E402
-from bench.window import RealTimeFeed  # noqa: E402
+from bench.window import RealTimeFeed, short_window  # noqa: E402
 from dictad import streaming as streaming_module  # noqa: E402
 from dictad import transcriber as transcriber_module  # noqa: E402
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.streaming import StreamingTranscription, speech_span, transcribe_while_recording  # noqa: E402
-from dictad.transcriber import SAMPLE_RATE, ShortWindow, Transcriber  # noqa: E402
+from dictad.transcriber import SAMPLE_RATE, Transcriber  # noqa: E402
 from tests.rig.speech import word_error_rate  # noqa: E402
 
 SLOW_DRAFT = {"auto": streaming_module.SLOW_DRAFT_S, "always": 0.0, "never": float("inf")}
@@ -104,7 +104,7 @@ def compare_windows(transcriber: Transcriber, recordings: list[tuple[str, np.nda
              if (span := speech_span(transcriber.speech_detector().update(audio, final=True))) is not None]
     print(f"{len(spans)} recordings' speech decoded once")
     for pair in windows.split(","):
-        window = ShortWindow(*(float(value) for value in pair.split(":")))
+        window = short_window(transcriber.config.model, pair)
         for phases in phase_sets:
             with patch.dict(transcriber_module.SHORT_WINDOWS, {Path(transcriber.config.model).name: window}), \
                     patch.object(transcriber_module, "PHASES", phases):

@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from unittest.mock import patch
 
@@ -89,6 +90,13 @@ class RealTimeFeed:
 
     def snapshot(self) -> np.ndarray:
         return self.audio[: self.length].copy()
+
+
+def short_window(model: str, pair: str) -> ShortWindow:
+    """The window ``padding:shortest`` (seconds), heard in phases where ``model``'s own window is."""
+    padding_s, shortest_s = (float(value) for value in pair.split(":"))
+    own = transcriber_module.SHORT_WINDOWS.get(Path(model).name, ShortWindow(padding_s, shortest_s))
+    return replace(own, padding_s=padding_s, shortest_s=shortest_s)
 
 
 def window_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]],
@@ -180,7 +188,7 @@ def main() -> None:
         clips = [(read_audio_file(path), text) for path, text, _ in dictation_corpus(Path(folder), args.clips)]
     lengths = [len(audio) / SAMPLE_RATE for audio, _ in clips]
     print(f"model {args.model}, beam {config.beam_size}, {len(clips)} clips of {min(lengths):.1f}-{max(lengths):.1f} s")
-    windows = [ShortWindow(*(float(value) for value in pair.split(":"))) for pair in args.windows.split(",")]
+    windows = [short_window(args.model, pair) for pair in args.windows.split(",")]
     shifted = shifted_copies(clips, args.shifts)
     window_table(transcriber, clips, shifted, windows)
     streaming_table(transcriber, clips)

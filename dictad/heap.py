@@ -1,9 +1,9 @@
 """One malloc heap for the whole daemon, where the C library is glibc (Linux).
 
-glibc gives a thread that allocates while another holds the heap an arena of its own, and keeps
-what is freed there for that arena's next use. The model's two decoders run in threads of their
-own and, since each short window is decoded in two phases at once (transcriber.PHASES), both make
-large allocations: each arena came to hold the largest decode it had ever made. Over 72 rig
+glibc gives each thread that allocates an arena of its own (up to eight a core), and keeps what
+is freed there for that arena's next use. The model's two decoders run in threads of their own
+and, since short windows are decoded in two phases at once (transcriber.PHASES), both make large
+allocations: each arena came to hold the largest decode it had ever made. Over 72 rig
 recordings decoded as drafts and at release (/tmp/z/mem2.py), resident memory ended at 338 MiB
 with glibc's arenas and 269 MiB with one (peaks 338 and 323 MiB), and took as long (5.72 s and
 5.69 s for 24 decodes). Handing freed memory back after each dictation (malloc_trim) went lower

@@ -39,10 +39,12 @@ FULL_WINDOW_FRAMES = 3000
 @dataclass(frozen=True)
 class ShortWindow:
     """How far Whisper's 30-second window can be cut for one model: to the audio plus
-    ``padding_s`` seconds of silence, but never below ``shortest_s`` nor above 30 s."""
+    ``padding_s`` seconds of silence, but never below ``shortest_s`` nor above 30 s; and whether
+    the model hears each window in all the PHASES (measured for tiny.en only)."""
 
     padding_s: float
     shortest_s: float
+    phased: bool = False
 
     def frames_for(self, audio_frames: int) -> int:
         padded = math.ceil((audio_frames + self.padding_s * FRAMES_PER_SECOND) / 100) * 100
@@ -50,7 +52,7 @@ class ShortWindow:
 
 
 SHORT_WINDOWS: dict[str, ShortWindow] = {
-    "tiny.en": ShortWindow(padding_s=6.0, shortest_s=12.0),
+    "tiny.en": ShortWindow(padding_s=6.0, shortest_s=12.0, phased=True),
     "base": ShortWindow(padding_s=3.0, shortest_s=8.0),
 }
 """Models that decode as well from a cut window as from the full one, measured by bench/window.py
@@ -84,22 +86,24 @@ LEAST_PADDING_FRAMES = FRAMES_PER_SECOND
 MOST_SHORT_WINDOWS = 3
 """A text that still ends early after this many windows is decoded by the batch path."""
 PHASES = (0, 1)
-"""Feature frames (10 ms each) left out at the start of the speech: each short window is decoded
-once per entry, all at once, and the trusted text with the best score (log-probability per token)
-is kept. A microphone places the speech anywhere against Whisper's 20 ms encoder steps, and
-tiny.en's text changes with a shift of a few milliseconds: two hearings half a step apart, and
-Whisper's own confidence to choose between them. Each recording's speech decoded once as release
-decodes it, dictad's recordings of nine rig runs (bench/replay.py --windows 6:12 --phases 0 0,1):
-WER 6.93% with one phase, 6.46% with two; 192 shifted clean clips (/tmp/z/phfiles.py), 6.87% and
-6.40%. Three phases gave 6.93% and 6.59%, (0, 2) 7.45% on the recordings. Two phases cost little
-time only because each has a decoder of its own (DECODERS): a 13 s dictation decoded in 282-309 ms
-in one phase, 296-325 ms in two at once, 565 ms as a batch of two on one decoder (one thread; two
-threads, 710 ms). The price: a release that cannot use the draft being decoded now waits for the
-model to finish it, where it used to decode beside it on the second decoder (/tmp/z/stale.py, a 3 s
-decode started 50 ms into a 13 s one: 219-445 ms, against 137-160 ms in one phase; alone, 128-146
-ms against 87-108 ms)."""
+"""Feature frames (10 ms each) left out at the start of the speech: the first short window of a phased
+model (see SHORT_WINDOWS) is decoded once per entry, all at once, and the best trusted text is kept
+(see Transcriber._hear_window). A microphone places the speech anywhere against Whisper's 20 ms
+encoder steps, and tiny.en's text changes with a shift of a few milliseconds: two hearings half a
+step apart, and Whisper's own confidence to choose between them. Each recording's speech decoded
+once as release decodes it (bench/replay.py --windows 6:12 --phases 0 0,1), dictad's 312 recordings
+of rig runs 26-38: WER 7.08% in one phase, 6.57% in two. With every window in two phases and the
+surest text kept whatever it was, 216 of them gave 6.93% and 6.46%, and 192 shifted clean clips
+(/tmp/z/phfiles.py) 6.87% and 6.40%; three phases, 6.93% and 6.59%; (0, 2), 7.45% on the recordings.
+Two phases cost little time only because each has a decoder of its own (DECODERS): a 13 s dictation
+decoded in 282-309 ms in one phase, 296-325 ms in two at once, 565 ms as a batch of two on one
+decoder (one thread; two threads, 710 ms). The price: a release that cannot use the draft being
+decoded now waits for the model to finish it, where it used to decode beside it on the second
+decoder (/tmp/z/stale.py, a 3 s decode started 50 ms into a 13 s one: 219-445 ms, against 137-160 ms
+in one phase; alone, 128-146 ms against 87-108 ms)."""
 PHASES_BELOW_S = 10.0
-"""A window with this much audio or more is decoded in the first phase only. Two phases at once
+"""A window with this much audio or more is decoded in the first phase only, as is a window that
+goes on where another stopped early (leaving out its first frame could leave out a word's start). Two phases at once
 take both cores, and on 2 cores anything else the desktop does then slows the one the text waits
 for: in rig run 36 (every window in two phases), a 12.4 s dictation released 300 ms after its
 speech waited 196 ms for its last draft, 0.37 of batch's time. On the rig's recordings, long
@@ -160,6 +164,11 @@ class WindowText:
     score: float
     """Whisper's own measure of how sure it is: the text's log-probability per token."""
 
+    @property
+    def no_speech(self) -> bool:
+        """Whisper heard no speech in the window (the text is empty)."""
+        return self.ends_s == math.inf
+
 
 def resolve_model(name: str) -> str:
     """The path or hub name faster-whisper should load for the configured ``name``."""
@@ -195,7 +204,8 @@ def load_whisper_model(config: TranscriptionConfig):  # -> faster_whisper.Whispe
 
 def threads_per_decoder(configured: int | None) -> int:
     """CPU threads for each decoder: ``transcription.cpu_threads``, or the usable cores shared out
-    between the DECODERS, so that a draft and a release decoding at once do not fight over them.
+    between the DECODERS, so that two decodes at once (the phases of a window, or a draft and a
+    release) do not fight over them.
 
     The decoder writes a token in many small steps, and each step waits for every thread. On this
     project's 2-core machine (three 13 s dictations' 15 s windows, the same tokens every way) one
@@ -352,8 +362,7 @@ class Transcriber:
     def decode_in_short_window(self, audio: np.ndarray) -> str | None:
         """The text from windows cut to the audio plus the model's padding; None when the model
         has no measured window, the audio is too long, or the text shows signs of going wrong
-        (running on past its token budget, repeating itself, stopping early again and again) in
-        every one of the PHASES.
+        (running on past its token budget, repeating itself, stopping early again and again).
 
         Like faster-whisper's batch path, when Whisper's text ends before the audio does, the
         rest is decoded from where its last timestamp put the end, and only the text up to that
@@ -368,7 +377,8 @@ class Transcriber:
             seconds = features.shape[-1] / FRAMES_PER_SECOND
             if features.shape[-1] + LEAST_PADDING_FRAMES > FULL_WINDOW_FRAMES:
                 return None
-            decoded, heard = self._hear_window(features, window.frames_for(features.shape[-1]), silence,
+            phases = PHASES if window.phased and not texts and seconds < PHASES_BELOW_S else PHASES[:1]
+            decoded, heard = self._hear_window(features, phases, window.frames_for(features.shape[-1]), silence,
                                                max_tokens=token_budget(seconds))
             if decoded is None:
                 return None
@@ -381,22 +391,29 @@ class Transcriber:
         log.debug("the short windows stopped early (%r): not trusted", texts)
         return None
 
-    def _hear_window(self, features: np.ndarray, frames: int, silence: float,
+    def _hear_window(self, features: np.ndarray, phases: tuple[int, ...], frames: int, silence: float,
                      max_tokens: int) -> tuple[WindowText | None, np.ndarray]:
-        """The trusted text with the best score among the PHASES of one window of ``features``
-        (padded with ``silence`` to ``frames``), decoded at once, and the features of its phase;
-        None when no phase is trusted."""
-        dropped = PHASES if features.shape[-1] < PHASES_BELOW_S * FRAMES_PER_SECOND else PHASES[:1]
-        phases = [features[:, frames_dropped:] for frames_dropped in dropped]
+        """One window of ``features`` (padded with ``silence`` to ``frames``) decoded in each of
+        ``phases`` at once: the best trusted text, and the features of its phase; None when no
+        phase is trusted. No speech heard in any phase wins, so that near-silence gets no more
+        chances to become an invented "Thank you." than in one phase; then a text that reaches the
+        end of the audio over one that stops early; then the surest (the best score)."""
+        seconds = features.shape[-1] / FRAMES_PER_SECOND
+        shifted = [features[:, dropped:] for dropped in phases]
         heard = list(self._phases.map(
             lambda phase: self._decode_window(padded_with_silence(phase, frames, silence), phase.shape[-1], max_tokens),
-            phases))
+            shifted))
         trusted = [index for index, text in enumerate(heard) if is_trusted(text)]
         if not trusted:
             log.debug("the short window gave %r: not trusted", heard)
             return None, features
-        chosen = max(trusted, key=lambda index: heard[index].score)
-        return heard[chosen], phases[chosen]
+
+        def rank(index: int) -> tuple[bool, bool, float]:
+            text = heard[index]
+            return text.no_speech, text.ends_s >= seconds - EARLY_STOP_S, text.score
+
+        chosen = max(trusted, key=rank)
+        return heard[chosen], shifted[chosen]
 
     def _decode_window(self, window: np.ndarray, audio_frames: int, max_tokens: int) -> WindowText | None:
         """Decode one window of features (``audio_frames`` of them audio, the rest padding) with
@@ -416,7 +433,7 @@ class Transcriber:
         score = result.scores[0]
         average_log_probability = score * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROBABILITY and average_log_probability < LOW_LOG_PROBABILITY:
-            return WindowText("", "", float("inf"), score)
+            return WindowText("", "", math.inf, score)
         text = tokenizer.decode(tokens).strip()
         if not text:
             return None
