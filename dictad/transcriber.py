@@ -9,8 +9,9 @@ and for ``streaming: false``. :meth:`Transcriber.decode` decodes one stretch of 
 streaming path: Whisper's encoder always reads a 30-second window, and most of the time for a
 short clip goes into encoding the padding. For models in :data:`SHORT_WINDOWS` the window is
 cut to the clip plus a little padding, but not so short that Whisper hears less well (see
-SHORT_WINDOWS); output that runs on or repeats itself is decoded again by the batch path. Each
-short window is heard twice, 10 ms apart, and the text Whisper is surer of is kept (see PHASES).
+SHORT_WINDOWS); output that runs on or repeats itself is decoded again by the batch path. tiny.en
+hears a dictation of under 10 s twice, 10 ms apart, and the text Whisper is surer of is kept (see
+PHASES).
 """
 
 from __future__ import annotations
@@ -102,14 +103,14 @@ decoded now waits for the model to finish it, where it used to decode beside it 
 decoder (/tmp/z/stale.py, a 3 s decode started 50 ms into a 13 s one: 219-445 ms, against 137-160 ms
 in one phase; alone, 128-146 ms against 87-108 ms)."""
 PHASES_BELOW_S = 10.0
-"""A window with this much audio or more is decoded in the first phase only, as is a window that
-goes on where another stopped early (leaving out its first frame could leave out a word's start). Two phases at once
-take both cores, and on 2 cores anything else the desktop does then slows the one the text waits
-for: in rig run 36 (every window in two phases), a 12.4 s dictation released 300 ms after its
-speech waited 196 ms for its last draft, 0.37 of batch's time. On the rig's recordings, long
+"""A window with this much audio or more is decoded in the first phase only, as is a window that goes
+on where another stopped early (leaving out its first frame could leave out a word's start). Two
+phases at once take both cores, and on 2 cores anything else the desktop does then slows the one the
+text waits for: in rig run 36 (every window in two phases), a 12.4 s dictation released 300 ms after
+its speech waited 196 ms for its last draft, 0.37 of batch's time. On the rig's recordings, long
 dictations gained nothing from a second phase (/tmp/z/thresh.py: the 264 recordings of runs 26-36,
-each decoded once as release decodes it: 7.04% in one phase, 6.62% in two, 6.55% in two below
-8 s, 10 s or 12 s)."""
+each decoded once as release decodes it: 7.04% in one phase, 6.62% in two, 6.55% in two below 8 s,
+10 s or 12 s)."""
 TOKENS_PER_SECOND = 10
 TOKENS_AT_LEAST = 12
 WHISPER_SAMPLE_LENGTH = 224
