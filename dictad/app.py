@@ -40,7 +40,7 @@ class DesktopApp:
         self.tray = None
         self.hotkey = None
         self.recorder = Recorder(config.audio.device, config.audio.preroll_ms,
-                                 on_error=lambda message: self.daemon.recorder_failed(message),
+                                 on_error=lambda message: self.daemon.recordings.microphone_failed(message),
                                  on_open=lambda name: events.emit("microphone", device=name))
         self._microphone_problem: str | None = None
         # A microphone can take a second or two to deliver its first audio: load the model meanwhile.
@@ -79,10 +79,10 @@ class DesktopApp:
                  where_it_runs(self.daemon.transcriber.model, self.config.transcription), time.perf_counter() - started)
         self._microphone_opening.join()
         if self._microphone_problem is not None:
-            self.daemon.microphone_unavailable(self._microphone_problem)
+            self.daemon.recordings.microphone_unavailable(self._microphone_problem)
         self._grab_hotkey(self.config)
         if self.config.cleanup.mode == "llm":
-            threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
+            threading.Thread(target=self.daemon.settings.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
 
     def _grab_hotkey(self, config: Config) -> None:
         from dictad.hotkey import HotkeyUnavailable, make_hotkey_listener
@@ -91,8 +91,9 @@ class DesktopApp:
             self.hotkey.stop()
             self.hotkey = None
         try:
-            self.hotkey = make_hotkey_listener(parse_hotkey(config.hotkey), self.daemon.hotkey_pressed,
-                                               self.daemon.hotkey_released, self.daemon.escape_pressed)
+            policy = self.daemon.input
+            self.hotkey = make_hotkey_listener(parse_hotkey(config.hotkey), policy.hotkey_pressed,
+                                               policy.hotkey_released, policy.escape_pressed)
             self.hotkey.start()
         except HotkeyUnavailable as reason:
             self.hotkey = None
@@ -122,7 +123,7 @@ class DesktopApp:
         if config.hotkey != previous.hotkey:
             self._grab_hotkey(config)
         if config.cleanup.mode == "llm" and previous.cleanup.mode != "llm":
-            threading.Thread(target=self.daemon.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
+            threading.Thread(target=self.daemon.settings.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
         if (config.transcription, config.vocabulary) != (previous.transcription, previous.vocabulary):
             threading.Thread(target=self._reload_model, args=(config,), name="dictad-model", daemon=True).start()
 
@@ -132,7 +133,7 @@ class DesktopApp:
             transcriber.warm_up()
             self.daemon.transcriber = transcriber
         except ModelLoadError as error:
-            self.daemon.fail(f"the new model could not be loaded, the old one is kept: {error}")
+            self.daemon.status_record.fail(f"the new model could not be loaded, the old one is kept: {error}")
 
     def quit(self) -> None:
         self.stopped.set()
@@ -164,7 +165,7 @@ def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None
         return 1
     try:
         app = DesktopApp(config, events)
-        app.daemon.keep_audio_in = keep_audio
+        app.daemon.recordings.keep_audio_in = keep_audio
         app.start()
     except ModelLoadError as error:
         log.error("%s", error)

@@ -1,7 +1,7 @@
-"""The daemon's states and its event log: one place every state change goes through.
+"""The event log: one JSON line per event (``--events FILE``), and the listeners that hear each.
 
-The tray, the control socket and ``--events FILE`` all read from here, so they can
-never disagree about what dictad is doing.
+Every stage of a dictation and every state change is an event (dictad.state emits ``state``),
+each with a monotonic time ``t``, so that a user or a bench can see where the time goes.
 """
 
 from __future__ import annotations
@@ -12,19 +12,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Any, TextIO
 
 log = logging.getLogger(__name__)
-
-
-class State(str, Enum):
-    IDLE = "idle"
-    RECORDING = "recording"
-    WORKING = "working"
-    DISABLED = "disabled"
-    ERROR = "error"
 
 
 Listener = Callable[[str, dict[str, Any]], None]

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from dictad.daemon import Daemon, Hooks
-from dictad.events import EventLog, State
+from dictad.events import EventLog
 from dictad.inject import Delivery
+from dictad.state import State
 from dictad.transcriber import SAMPLE_RATE, Transcript
 from tests.rig.waiting import stays_false, wait_until
 
@@ -118,16 +119,16 @@ def rig(start_rig):
 
 def dictate(daemon: Daemon, recorder: ScriptedRecorder, phrase: int, seconds: float = 1.0) -> None:
     recorder.say(phrase, seconds)
-    daemon.hotkey_pressed()
-    daemon.hotkey_released()
+    daemon.input.hotkey_pressed()
+    daemon.input.hotkey_released()
 
 
 def test_hold_records_while_held_and_delivers_clean_text(rig):
     daemon, recorder, _, window, seen = rig
     recorder.say(1)
-    daemon.hotkey_pressed()
+    daemon.input.hotkey_pressed()
     assert daemon.state is State.RECORDING
-    daemon.hotkey_released()
+    daemon.input.hotkey_released()
     wait_until(lambda: window.texts, what="the dictation to arrive")
     assert window.texts == ["The report is ready"]
     assert seen.names() == ["recording_started", "recording_stopped", "transcribed", "cleaned", "injected"]
@@ -141,10 +142,10 @@ def test_toggle_mode_starts_on_one_press_and_stops_on_the_next(rig):
     daemon, recorder, _, window, _ = rig
     daemon.set_mode("toggle")
     recorder.say(2)
-    daemon.hotkey_pressed()
-    daemon.hotkey_released()
+    daemon.input.hotkey_pressed()
+    daemon.input.hotkey_released()
     assert daemon.state is State.RECORDING
-    daemon.hotkey_pressed()
+    daemon.input.hotkey_pressed()
     wait_until(lambda: window.texts == ["Call me back"], what="the dictation")
 
 
@@ -179,9 +180,9 @@ def test_a_press_during_processing_is_queued_not_dropped(rig):
 def test_escape_cancels_the_recording(rig):
     daemon, recorder, _, window, seen = rig
     recorder.say(1)
-    daemon.hotkey_pressed()
-    daemon.escape_pressed()
-    daemon.hotkey_released()
+    daemon.input.hotkey_pressed()
+    daemon.input.escape_pressed()
+    daemon.input.hotkey_released()
     assert seen.names() == ["recording_started", "cancelled"]
     assert daemon.state is State.IDLE and window.texts == []
 
@@ -189,10 +190,10 @@ def test_escape_cancels_the_recording(rig):
 def test_a_recording_past_the_cap_stops_and_is_delivered_once_the_key_comes_up(rig):
     daemon, recorder, _, window, seen = rig
     recorder.say(2, seconds=1.0)
-    daemon.hotkey_pressed()
+    daemon.input.hotkey_pressed()
     wait_until(lambda: "cleaned" in seen.names(), timeout=10, what="the dictation stopped at the cap")
     assert stays_false(lambda: window.texts, 0.3), "typed into the window while the hotkey was still held"
-    daemon.hotkey_released()
+    daemon.input.hotkey_released()
     wait_until(lambda: window.texts == ["Call me back"], what="delivery once the key is up")
     assert seen.names().count("recording_stopped") == 1
     assert "recording stopped at audio.max_duration_s (1 s)" in seen.notes[-1]
@@ -248,11 +249,11 @@ def test_text_that_cannot_be_delivered_is_kept_and_reported(rig):
 def test_cleanup_switch_applies_to_the_next_dictation(rig):
     daemon, recorder, _, window, _ = rig
     daemon.toggle_cleanup()
-    assert not daemon.cleanup_on and daemon.cleanup_mode == "off"
+    assert not daemon.cleanup_on and daemon.config.cleanup.mode == "off"
     dictate(daemon, recorder, 1)
     wait_until(lambda: window.texts, what="the raw dictation")
     daemon.toggle_cleanup()
-    assert daemon.cleanup_mode == "rules"
+    assert daemon.config.cleanup.mode == "rules"
     dictate(daemon, recorder, 1)
     wait_until(lambda: len(window.texts) == 2, what="the cleaned dictation")
     assert window.texts == ["um the the report is ready", "The report is ready"]
@@ -285,7 +286,7 @@ def test_a_speech_detector_failing_at_release_costs_the_draft_not_the_dictation(
 def test_a_folder_for_the_audio_that_cannot_be_made_costs_only_the_audio(rig, tmp_path):
     daemon, recorder, _, window, _ = rig
     (tmp_path / "a-file").touch()
-    daemon.keep_audio_in = tmp_path / "a-file" / "audio"  # as a removable disk that has gone
+    daemon.recordings.keep_audio_in = tmp_path / "a-file" / "audio"  # as a removable disk that has gone
     dictate(daemon, recorder, 1)
     wait_until(lambda: window.texts == ["The report is ready"], what="the dictation")
     wait_until(lambda: daemon.state is State.IDLE, what="idle again")
@@ -296,7 +297,7 @@ def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
     daemon, _, _, _, seen = rig
     path = tmp_path / "config.yaml"
     path.write_text("mode: toggle\n")
-    daemon.config = replace(daemon.config, source=path)
+    daemon.apply_config(replace(daemon.config, source=path))
     assert daemon.reload_config() and daemon.mode == "toggle"
     path.write_text("mode: sometimes\n")
     answer = daemon.command("reload")
@@ -311,7 +312,7 @@ def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
 def test_a_reload_switches_the_microphone_or_tries_a_failed_one_again_before_it_answers(rig, tmp_path):
     daemon, recorder, _, _, _ = rig
     path = tmp_path / "config.yaml"
-    daemon.config = replace(daemon.config, source=path)
+    daemon.apply_config(replace(daemon.config, source=path))
     path.write_text("audio:\n  device: Blue Yeti\n")
     recorder.unplugged = {"Blue Yeti"}
     answer = daemon.command("reload")
@@ -333,10 +334,10 @@ def test_a_live_microphone_shows_as_recording_whatever_failed_meanwhile(rig):
     window.works = False
     transcriber.gate.clear()
     recorder.say(3)
-    daemon.hotkey_pressed()
-    daemon.hotkey_pressed()  # the first dictation waits for the transcriber...
+    daemon.input.hotkey_pressed()
+    daemon.input.hotkey_pressed()  # the first dictation waits for the transcriber...
     recorder.say(2)
-    daemon.hotkey_pressed()  # ...while the second is recorded
+    daemon.input.hotkey_pressed()  # ...while the second is recorded
     transcriber.gate.set()
     wait_until(lambda: daemon.error, what="the first dictation's delivery to fail")
     assert daemon.state is State.RECORDING
@@ -347,9 +348,9 @@ def test_a_queued_dictation_waits_for_the_held_key_to_come_up(rig):
     transcriber.gate.clear()
     dictate(daemon, recorder, 1)
     recorder.say(2)
-    daemon.hotkey_pressed()
+    daemon.input.hotkey_pressed()
     transcriber.gate.set()
     wait_until(lambda: "cleaned" in seen.names(), what="the first dictation to be ready")
     assert stays_false(lambda: window.texts, seconds=0.3), "typed while the hotkey was held"
-    daemon.hotkey_released()
+    daemon.input.hotkey_released()
     wait_until(lambda: len(window.texts) == 2, what="both dictations after the release")

@@ -1,0 +1,212 @@
+"""A recording's life: a press starts it, a release (or the length cap) stops it and sends it on
+its trip, Escape cancels it.
+
+Recording happens on the caller's thread (the hotkey's, the control socket's). A stopped
+recording goes to the worker as a :class:`Take`, and the tray shows working at once; a press
+while earlier dictations are still being processed starts a new recording at once, so nothing
+is dropped. With ``transcription.streaming`` a thread per take decodes ahead while the key is
+held (dictad.streaming).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from dictad.audio_file import write_wav
+from dictad.config import AudioConfig
+from dictad.events import EventLog
+from dictad.settings import LiveSettings
+from dictad.state import StatusRecord
+from dictad.streaming import SpeechDecoder, StreamingTranscription, transcribe_while_recording
+from dictad.transcriber import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+
+class Microphone(Protocol):
+    """What dictad asks of the microphone (dictad.recorder.Recorder)."""
+
+    @property
+    def delivering(self) -> bool: ...
+    def use(self, device: str | int | None, preroll_ms: int) -> None: ...
+    def start(self) -> None: ...
+    def stop(self, wait_for_buffered: bool = True) -> np.ndarray: ...
+    def snapshot(self) -> np.ndarray: ...
+    def wait_for_audio(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Take:
+    """One stopped recording on its way to the worker."""
+
+    audio: np.ndarray
+    drafts: StreamingTranscription | None
+    """What was decoded while it was recorded (with ``streaming``)."""
+    keep_as: Path | None
+    """Where to keep its audio once its trip is over (``--keep-audio``)."""
+
+
+class Recordings:
+    """Starts, stops and cancels recordings from ``microphone``, and hands each stopped one to
+    ``submit``. ``decoder`` gives the speech model in use (a reload may swap it)."""
+
+    def __init__(self, microphone: Microphone, settings: LiveSettings, decoder: Callable[[], SpeechDecoder],
+                 status: StatusRecord, events: EventLog, submit: Callable[[Take], None],
+                 on_started: Callable[[], None], notify: Callable[[str], None]):
+        self._microphone = microphone
+        self._settings = settings
+        self._decoder = decoder
+        self._status = status
+        self._events = events
+        self._submit = submit
+        self._on_started = on_started
+        self._notify = notify
+        self.keep_audio_in: Path | None = None
+        """A folder to save each dictation's audio in, as a WAV, once it is done."""
+        self._lock = threading.RLock()
+        self._since = 0.0
+        self._cap_timer: threading.Timer | None = None
+        self._drafts: StreamingTranscription | None = None
+
+    @property
+    def recording(self) -> bool:
+        return self._status.now.recording
+
+    def start(self) -> None:
+        with self._lock:
+            if self._status.now.recording or self._status.now.paused:
+                return
+            try:
+                self._microphone.start()
+            except Exception as error:
+                self.microphone_unavailable(str(error))
+                return
+            config = self._settings.config
+            self._since = time.monotonic()
+            self._cap_timer = threading.Timer(config.audio.max_duration_s, self._stop_at_cap)
+            self._cap_timer.daemon = True
+            self._cap_timer.start()
+            self._drafts = self._draft_while_recording() if config.transcription.streaming else None
+            self._events.emit("recording_started")
+            self._status.change(recording=True, microphone_lost=False, error=None)
+        self._on_started()
+
+    def stop(self) -> None:
+        """End the recording and send it on its trip, unless it was held for less than the minimum.
+
+        The minimum applies to how long the user held on, not to the audio, which also holds
+        the pre-roll from before the press.
+        """
+        held_s = time.monotonic() - self._since
+        too_short = held_s * 1000 < self._settings.config.audio.min_duration_ms
+        ended = self._end(queued=not too_short)
+        if ended is None:
+            return
+        audio, drafts = ended
+        keep_as = None if too_short else self._audio_file_name()
+        self._events.emit("recording_stopped", seconds=round(len(audio) / SAMPLE_RATE, 3), held_s=round(held_s, 3),
+                          **({"audio_file": str(keep_as)} if keep_as else {}))
+        if too_short:
+            self._events.emit("discarded", reason="too_short", held_s=round(held_s, 3))
+            return
+        self._submit(Take(audio, drafts, keep_as))
+
+    def cancel(self) -> None:
+        if self._end(keep_last_word=False) is not None:
+            self._events.emit("cancelled")
+
+    def microphone_failed(self, message: str) -> None:
+        """The microphone stopped delivering: say so; what was recorded is still transcribed."""
+        self._status.fail(message, microphone_lost=True)
+
+    def microphone_unavailable(self, problem: str) -> None:
+        """The microphone could not be opened: say so, and that the next press tries again."""
+        self.microphone_failed(f"dictad tries the microphone again at the next dictation: {problem}")
+
+    def use_microphone(self, previous: AudioConfig, audio: AudioConfig) -> None:
+        """Switch to the microphone a reloaded config names, or try again one that failed, before
+        the reload answers: what it answers, and the tray shows, is then true of the microphone."""
+        if (audio.device, audio.preroll_ms) == (previous.device, previous.preroll_ms) and self._microphone.delivering:
+            return
+        try:
+            self._microphone.use(audio.device, audio.preroll_ms)
+        except Exception as error:
+            self.microphone_unavailable(str(error))
+
+    def _stop_at_cap(self) -> None:
+        """Stop a recording that reached the cap, and say so: in toggle mode the user's next press,
+        meant to stop, would otherwise start a new recording they do not expect."""
+        message = (f"recording stopped at audio.max_duration_s ({self._settings.config.audio.max_duration_s:g} s): "
+                   "what was said is delivered")
+        log.info("%s", message)
+        self.stop()
+        self._notify(message)
+
+    def _draft_while_recording(self) -> StreamingTranscription:
+        drafts = StreamingTranscription(self._decoder(), self._settings.config.transcription.language)
+        threading.Thread(target=transcribe_while_recording, args=(self._microphone, drafts),
+                         name="dictad-streaming", daemon=True).start()
+        return drafts
+
+    def _end(self, keep_last_word: bool = True,
+             queued: bool = False) -> tuple[np.ndarray, StreamingTranscription | None] | None:
+        """Stop the microphone: the audio, and what was decoded of it while recording. ``queued``:
+        the recording goes on its trip, so the state goes straight to working.
+
+        To keep a last word whole, the stop waits for the audio still on its way from the
+        device (at most a block), but only when the recording so far ends in speech: after a
+        pause, the text is then ready at once.
+        """
+        with self._lock:
+            if not self._status.now.recording:
+                return None
+            if self._cap_timer is not None:
+                self._cap_timer.cancel()
+            drafts, self._drafts = self._drafts, None
+            if drafts is not None:
+                drafts.recording_ended()
+            try:
+                audio = self._microphone.stop(wait_for_buffered=keep_last_word and self._may_end_in_speech(drafts))
+            except BaseException:
+                self._status.change(recording=False)
+                raise
+            self._status.update(lambda status: replace(status, recording=False, busy=status.busy + queued))
+            return audio, drafts
+
+    def _may_end_in_speech(self, drafts: StreamingTranscription | None) -> bool:
+        """Whether the recording so far may end mid-word (so the stop waits for the last block)."""
+        if drafts is None:
+            return True
+        try:
+            return drafts.speech_continues(self._microphone.snapshot())
+        except Exception:
+            log.exception("the speech detector failed at release")
+            return True
+
+    def _audio_file_name(self) -> Path | None:
+        """Where to keep this dictation's audio (``--keep-audio``), if anywhere: the folder may
+        have gone since start (a removable disk), and that must not cost the dictation."""
+        if self.keep_audio_in is None:
+            return None
+        try:
+            self.keep_audio_in.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            log.warning("the dictation's audio is not kept: %s", error)
+            return None
+        return self.keep_audio_in / f"dictation-{time.time_ns()}.wav"
+
+
+def keep_audio(path: Path, audio: np.ndarray) -> None:
+    """Save a dictation's audio; a disk that fails costs the file, not the dictation."""
+    try:
+        write_wav(path, audio)
+    except OSError as error:
+        log.warning("the dictation's audio is not kept: %s", error)

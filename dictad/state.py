@@ -1,0 +1,103 @@
+"""The daemon's one state record, what the tray shows of it, and the one place where it changes.
+
+Every change goes through :meth:`StatusRecord.update`, which emits the ``state`` event when
+what is shown changes; the tray, ``dictad status`` and ``--events FILE`` all read from here,
+so they can never disagree about what dictad is doing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+from dictad.events import EventLog
+
+log = logging.getLogger(__name__)
+
+
+class State(str, Enum):
+    """What the tray icon, ``dictad status`` and the ``state`` event show."""
+
+    IDLE = "idle"
+    RECORDING = "recording"
+    WORKING = "working"
+    DISABLED = "disabled"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything the shown state is made of."""
+
+    paused: bool = False
+    recording: bool = False
+    busy: int = 0
+    """Dictations recorded and not yet through their trip (queued or in work)."""
+    microphone_lost: bool = False
+    """The microphone failed during this recording: it shows as an error, not as recording."""
+    error: str | None = None
+    """What went wrong last, until it is put right (text delivered, config reloaded)."""
+
+
+def shown_state(status: Status) -> State:
+    """The state to show: paused first; then a live microphone, whatever else failed meanwhile
+    (the user is being recorded); then an error; then work in progress."""
+    if status.paused:
+        return State.DISABLED
+    if status.recording and not status.microphone_lost:
+        return State.RECORDING
+    if status.error:
+        return State.ERROR
+    if status.busy:
+        return State.WORKING
+    return State.IDLE
+
+
+class StatusRecord:
+    """Holds the current :class:`Status`; the one place that changes it and says so."""
+
+    def __init__(self, events: EventLog, notify: Callable[[str], None]):
+        self._events = events
+        self._notify = notify
+        self._lock = threading.Lock()
+        self._status = Status()
+        self._shown = State.IDLE
+
+    @property
+    def now(self) -> Status:
+        return self._status
+
+    @property
+    def shown(self) -> State:
+        return self._shown
+
+    def update(self, edit: Callable[[Status], Status]) -> Status:
+        """Apply ``edit`` to the current status, and emit ``state`` if what is shown changed."""
+        with self._lock:
+            self._status = status = edit(self._status)
+            shown = shown_state(status)
+            if shown != self._shown:
+                self._shown = shown
+                self._events.emit("state", state=shown.value, detail=status.error or "")
+        return status
+
+    def change(self, **fields: Any) -> Status:
+        return self.update(lambda status: replace(status, **fields))
+
+    def fail(self, message: str, microphone_lost: bool = False) -> None:
+        """Say what went wrong, everywhere: log, tray, status, event log and a notification.
+        ``microphone_lost``: the microphone failed, which ends a recording's live state."""
+        log.error("%s", message)
+        self.update(lambda status: replace(status, error=message,
+                                           microphone_lost=status.recording if microphone_lost
+                                           else status.microphone_lost))
+        self._events.emit("error", message=message)
+        self._notify(message)
+
+    def clear_error(self) -> None:
+        """What went wrong has been put right (text delivered, config reloaded): the tray says so."""
+        self.change(error=None)
