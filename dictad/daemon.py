@@ -60,7 +60,6 @@ class Daemon:
 
     def __init__(self, config: Config, microphone: Microphone, transcriber: SpeechModel,
                  deliver: Callable[[str], Delivery], events: EventLog, hooks: Hooks | None = None):
-        self.microphone = microphone
         self.transcriber = transcriber
         """The speech model in use; a reload of the model swaps it."""
         self.deliver = deliver
