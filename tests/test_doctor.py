@@ -51,7 +51,7 @@ def test_doctor_names_the_pull_command_for_a_missing_model(tmp_path, ollama):
 def test_doctor_tells_wayland_users_to_bind_the_toggle_command(tmp_path):
     result = doctor(tmp_path, "mode: hold\n", WAYLAND_DISPLAY="wayland-0", XDG_SESSION_TYPE="wayland")
     assert result.returncode == 1
-    assert "[!!] display: Wayland session" in result.stdout
+    assert "[!!] hotkey: no backend: xorg: Wayland session" in result.stdout
     assert "bind `dictad toggle`" in result.stdout
 
 
