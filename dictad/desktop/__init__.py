@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -20,9 +21,11 @@ from dictad.desktop.clipboard import Clipboard, choose_clipboard
 from dictad.desktop.focus import Focus, choose_focus
 from dictad.desktop.hotkey import HotkeyListener, choose_hotkey
 from dictad.desktop.keyboard import Keyboard, choose_keyboard
-from dictad.desktop.notify import choose_notifier
+from dictad.desktop.notify import NotifyUnavailable, choose_notifier
 from dictad.desktop.session import Session, current_session
 from dictad.desktop.tray import TrayIcon, TrayModel, choose_tray
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "dictad"
 CONCERNS = ("hotkey", "keyboard", "focus", "clipboard", "notify", "tray")
@@ -51,7 +54,12 @@ class Desktop:
 
     def notify(self, message: str) -> None:
         """Tell the user, tray icon or not; never raises. Safe from any thread."""
-        self._keep("notify", lambda: choose_notifier(self.session, APP_NAME)).notify(message)
+        try:
+            notifier = self._keep("notify", lambda: choose_notifier(self.session, APP_NAME))
+        except NotifyUnavailable as reason:  # only when DICTAD_NOTIFY_BACKEND forces one that cannot work
+            log.warning("desktop notification not shown (%s): %s", reason, message)
+            return
+        notifier.notify(message)
 
     def copy(self, text: str) -> None:
         """Put ``text`` on the clipboard; raises ClipboardUnavailable."""

@@ -73,7 +73,7 @@ def survey(concern: str, backends: tuple[Backend, ...], session: Session,
 def choose(concern: str, backends: tuple[Backend[T], ...], session: Session, error: type[Unavailable],
            *args: Any, none_fits: str = "", environ: Mapping[str, str] = os.environ) -> T:
     """The first backend that passes its check and can be made with ``args``; raises ``error``
-    (whose message is ``none_fits``, if given, else why each was skipped) when none can."""
+    when none can, saying why each was skipped (or ``none_fits``, if given and nothing was forced)."""
     candidates, forced_by, skipped = _candidates(concern, backends, environ)
     for backend in candidates:
         why = backend.why_not(session)
