@@ -157,7 +157,8 @@ def choice_of(concern: str) -> Choice:
 @pytest.mark.slow
 def test_on_an_x11_display_the_xorg_backends_serve(target_window: TargetWindow) -> None:
     assert [choice_of(concern).chosen for concern in ("hotkey", "keyboard", "focus")] == ["xorg"] * 3
-    assert Desktop().focus().focused_app() == "dictadtarget/dictadtarget"
+    # "instance/class": Tk numbers the instance ("dictadtarget #2") while an earlier one is registered
+    assert Desktop().focus().focused_app().endswith("/dictadtarget")
 
 
 @pytest.mark.slow
