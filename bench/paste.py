@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dictad.config import OutputConfig, load_config  # noqa: E402
+from dictad.desktop.keyboard import choose_keyboard  # noqa: E402
+from dictad.desktop.session import current_session  # noqa: E402
 from dictad.inject import deliver  # noqa: E402
-from dictad.inject._xorg import XorgKeyboard  # noqa: E402
 from tests.rig.display import TargetWindow, opened_target_window, running_xvfb  # noqa: E402
 from tests.rig.waiting import wait_until  # noqa: E402
 
@@ -56,7 +57,7 @@ def clipboard_read_after_paste_keys(window: TargetWindow) -> float:
     owner.stdin.close()
     wait_until(lambda: "Waiting for a selection request" in owner.stderr.readline(), 5, "xclip to own the clipboard")
     started = time.perf_counter()
-    XorgKeyboard().press_combination(("<ctrl>", "v"))
+    choose_keyboard(current_session()).press_combination(("<ctrl>", "v"))
     owner.wait(timeout=5)
     read_ms = (time.perf_counter() - started) * 1000
     window.wait_for_text(lambda text: text == expected)

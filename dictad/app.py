@@ -19,6 +19,7 @@ from pathlib import Path
 from dictad.config import Config
 from dictad.control import AlreadyRunning, ControlServer
 from dictad.daemon import Daemon, Hooks
+from dictad.desktop import Desktop
 from dictad.events import EventLog
 from dictad.heap import share_one_heap
 from dictad.inject import Delivery, deliver
@@ -37,6 +38,7 @@ class DesktopApp:
         self.config = config
         self.events = events
         self.stopped = threading.Event()
+        self.desktop = Desktop()
         self.tray = None
         self.hotkey = None
         self.recorder = Recorder(config.audio.device, config.audio.preroll_ms,
@@ -48,20 +50,13 @@ class DesktopApp:
         self._microphone_opening.start()
         self.daemon = Daemon(config, self.recorder, Transcriber(config.transcription, config.vocabulary),
                              self.deliver, events, Hooks(
-                                 notify=self.notify, copy_to_clipboard=copy_to_clipboard,
+                                 notify=self.desktop.notify, copy_to_clipboard=self.desktop.copy,
                                  recording_started=self._recording_started,
                                  config_changed=self._config_changed, open_file=open_file, quit=self.quit))
         events.subscribe(self._on_event)
 
     def deliver(self, text: str) -> Delivery:
-        return deliver(text, self.daemon.config.output)
-
-    def notify(self, message: str) -> None:
-        """Tell the user, whether or not there is a tray: without one (stock GNOME has none), this
-        is how they hear that a dictation's text was kept in Recent dictations."""
-        from dictad.tray import notify_desktop
-
-        notify_desktop("dictad", message)
+        return deliver(text, self.daemon.config.output, self.desktop)
 
     def _open_microphone(self) -> None:
         from dictad.recorder import RecorderError
@@ -85,15 +80,15 @@ class DesktopApp:
             threading.Thread(target=self.daemon.settings.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
 
     def _grab_hotkey(self, config: Config) -> None:
-        from dictad.hotkey import HotkeyUnavailable, make_hotkey_listener
+        from dictad.desktop.hotkey import HotkeyUnavailable
 
         if self.hotkey is not None:
             self.hotkey.stop()
             self.hotkey = None
         try:
             policy = self.daemon.input
-            self.hotkey = make_hotkey_listener(parse_hotkey(config.hotkey), policy.hotkey_pressed,
-                                               policy.hotkey_released, policy.escape_pressed)
+            self.hotkey = self.desktop.hotkey(parse_hotkey(config.hotkey), policy.hotkey_pressed,
+                                              policy.hotkey_released, policy.escape_pressed)
             self.hotkey.start()
         except HotkeyUnavailable as reason:
             self.hotkey = None
@@ -189,11 +184,10 @@ def answer_while_starting(command: str) -> dict:
 
 
 def _run_until_quit(app: DesktopApp) -> None:
-    from dictad.tray import Tray, TrayUnavailable, require_tray_host
+    from dictad.desktop.tray import TrayUnavailable
 
     try:
-        require_tray_host()
-        app.tray = Tray(app.daemon)
+        app.tray = app.desktop.tray(app.daemon)
         app.tray.show(app.daemon.state.value, app.daemon.error or "")  # the microphone may have failed already
         if app.stopped.is_set():  # a signal while the tray was being made found no tray to stop
             app.tray.stop()
@@ -208,12 +202,6 @@ def _run_until_quit(app: DesktopApp) -> None:
 def _stop_on_signals(app: DesktopApp) -> None:
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: app.quit())
-
-
-def copy_to_clipboard(text: str) -> None:
-    import pyperclip
-
-    pyperclip.copy(text)
 
 
 def open_file(path: Path) -> None:

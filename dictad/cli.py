@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cleanup_choice(clean, ["rules", "llm"])
     clean.add_argument("texts", nargs="*", metavar="TEXT")
 
-    _command(commands, "doctor", cmd_doctor, "check the model, audio, display, clipboard and Ollama")
+    _command(commands, "doctor", cmd_doctor, "check the model, audio, desktop session and each desktop part, and Ollama")
     _command(commands, "config", cmd_config, "print where the config is read from and its effective values")
     return parser
 

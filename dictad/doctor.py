@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dictad.config import Config
+from dictad.desktop import survey_all
+from dictad.desktop.choosing import Choice, forcing_variable
+from dictad.desktop.session import Session, current_session
+
+SESSION_FIX = "run dictad inside your desktop session (DISPLAY or WAYLAND_DISPLAY must be set)"
+NEEDED = ("hotkey", "keyboard", "clipboard")
+"""Without these dictation is crippled; without the others dictad works, and says what is missing."""
+WITHOUT = {
+    "focus": "every window gets output.paste_keys (terminals are not told apart)",
+    "notify": "messages only go to the log",
+    "tray": "dictad runs without a tray icon",
+}
+FIXES = {
+    ("hotkey", "wayland"): "bind `dictad toggle` (or `dictad start` / `dictad stop`) to a shortcut in your "
+                           "compositor's keyboard settings; dictad listens on its control socket",
+    ("keyboard", "wayland"): "take the text from `dictad recent` or the tray's Recent dictations "
+                             "until dictad can type into Wayland windows",
+    ("clipboard", "x11"): "sudo apt install xclip   (or set output.method: type)",
+    ("clipboard", "wayland"): "sudo apt install wl-clipboard   (or set output.method: type)",
+}
 
 
 @dataclass(frozen=True)
@@ -20,10 +37,9 @@ class Check:
 
 
 def run_checks(config: Config) -> list[Check]:
-    checks: list[Callable[[Config], Check]] = [
-        check_model, check_audio_input, check_display, check_clipboard, check_ollama,
-    ]
-    return [check(config) for check in checks]
+    session = current_session()
+    desktop = [check_session(session), *(check_concern(choice, session, config) for choice in survey_all(session))]
+    return [check_model(config), check_audio_input(config), *desktop, check_ollama(config)]
 
 
 def print_report(checks: list[Check]) -> None:
@@ -72,27 +88,31 @@ def check_audio_input(config: Config) -> Check:
                                      f"{'' if wanted is not None else ', the system default'})")
 
 
-def check_display(config: Config) -> Check:
-    session = os.environ.get("XDG_SESSION_TYPE", "")
-    if os.environ.get("WAYLAND_DISPLAY") or session == "wayland":
-        return Check("display", False,
-                     "Wayland session: global hotkeys cannot be grabbed, and dictad cannot put text into other apps' windows",
-                     "bind `dictad toggle` (or `dictad start` / `dictad stop`) to a shortcut in your "
-                     "compositor's keyboard settings; dictad listens on its control socket")
-    if os.environ.get("DISPLAY"):
-        return Check("display", True, f"X11 display {os.environ['DISPLAY']} (session type: {session or 'unknown'})")
-    return Check("display", False, "no display: DISPLAY is not set",
-                 "run dictad inside your desktop session (DISPLAY must be set for the hotkey, tray and typing)")
+def check_session(session: Session) -> Check:
+    if session.kind == "none":
+        return Check("session", False, session.describe(), SESSION_FIX)
+    return Check("session", True, session.describe())
 
 
-def check_clipboard(config: Config) -> Check:
-    tools = [tool for tool in ("xclip", "xsel") if shutil.which(tool)]  # what pyperclip uses on X11
-    if tools:
-        return Check("clipboard", True, f"clipboard tool found: {', '.join(tools)}")
-    if config.output.method == "type":
-        return Check("clipboard", True, "no clipboard tool, and none needed: output.method is type")
-    return Check("clipboard", False, "no clipboard tool (xclip or xsel): pasting falls back to typing",
-                 "sudo apt install xclip   (or set output.method: type)")
+def check_concern(choice: Choice, session: Session, config: Config) -> Check:
+    """One concern's backend (hotkey, keyboard, ...), as its chooser would pick it, from cheap checks
+    only: doctor grabs no keys and opens no windows."""
+    concern, detail = choice.concern, choice.describe()
+    if choice.chosen is not None:
+        return Check(concern, True, detail)
+    if concern == "clipboard" and config.output.method == "type":
+        return Check(concern, True, f"{detail}; none needed: output.method is type")
+    if concern not in NEEDED:
+        return Check(concern, True, f"{detail}; {WITHOUT[concern]}")
+    return Check(concern, False, detail, _fix(choice, session))
+
+
+def _fix(choice: Choice, session: Session) -> str:
+    if choice.forced_by:
+        return f"unset {forcing_variable(choice.concern)}, or set it to a backend that works here"
+    if session.kind == "none":
+        return SESSION_FIX
+    return FIXES.get((choice.concern, session.kind), "")
 
 
 def check_ollama(config: Config) -> Check:

@@ -51,7 +51,8 @@ def test_doctor_names_the_pull_command_for_a_missing_model(tmp_path, ollama):
 def test_doctor_tells_wayland_users_to_bind_the_toggle_command(tmp_path):
     result = doctor(tmp_path, "mode: hold\n", WAYLAND_DISPLAY="wayland-0", XDG_SESSION_TYPE="wayland")
     assert result.returncode == 1
-    assert "[!!] display: Wayland session" in result.stdout
+    assert "[ok] session: Wayland" in result.stdout
+    assert "[!!] hotkey: no backend: xorg: Wayland session" in result.stdout
     assert "bind `dictad toggle`" in result.stdout
 
 
@@ -74,3 +75,41 @@ def test_doctor_names_the_decoders_and_their_cpu_threads(tmp_path):
     result = doctor(tmp_path, "transcription:\n  device: cpu\n  cpu_threads: 3\n")
     assert f"[ok] speech model: tiny.en (bundled) on cpu (int8_float32, {DECODERS} decoders of 3 threads)" \
         in result.stdout, result.stdout
+
+
+def test_doctor_names_the_session_and_the_backend_of_each_desktop_part(
+        tmp_path, x_display, session_bus, tray_host, audio_rig):
+    result = doctor(tmp_path, "")
+    lines = result.stdout.splitlines()
+    assert f"[ok] session: X11 display {x_display}" in lines
+    for line in ("[ok] hotkey: xorg", "[ok] keyboard: xorg", "[ok] focus: xorg",
+                 "[ok] clipboard: xclip; skipped wl-clipboard: WAYLAND_DISPLAY is not set",
+                 "[ok] notify: dbus", "[ok] tray: gtk"):
+        assert line in lines, result.stdout
+    assert result.returncode == 0, result.stdout
+
+
+def test_doctor_says_which_clipboard_tools_are_missing_and_how_to_get_one(tmp_path, x_display):
+    result = doctor(tmp_path, "", PATH=str(tmp_path))
+    assert result.returncode == 1
+    assert ("[!!] clipboard: no backend: wl-clipboard: WAYLAND_DISPLAY is not set; "
+            "xclip: xclip not found on PATH; xsel: xsel not found on PATH") in result.stdout
+    assert "fix: sudo apt install xclip   (or set output.method: type)" in result.stdout
+    typing = doctor(tmp_path, "output:\n  method: type\n", PATH=str(tmp_path))
+    assert "none needed: output.method is type" in typing.stdout
+    assert "[!!] clipboard" not in typing.stdout
+
+
+def test_doctor_shows_a_forced_backend_and_refuses_an_unknown_one(tmp_path, x_display):
+    result = doctor(tmp_path, "", DICTAD_CLIPBOARD_BACKEND="xclip", DICTAD_HOTKEY_BACKEND="xorgg")
+    assert "[ok] clipboard: xclip (forced by DICTAD_CLIPBOARD_BACKEND=xclip)" in result.stdout
+    assert ("[!!] hotkey: no backend (forced by DICTAD_HOTKEY_BACKEND=xorgg): xorgg: not a hotkey backend "
+            "(DICTAD_HOTKEY_BACKEND); choose one of: xorg") in result.stdout
+    assert "fix: unset DICTAD_HOTKEY_BACKEND" in result.stdout
+
+
+def test_doctor_without_a_tray_or_notification_service_is_still_ok_about_them(tmp_path, x_display):
+    result = doctor(tmp_path, "", DBUS_SESSION_BUS_ADDRESS="", XDG_RUNTIME_DIR=str(tmp_path))
+    assert (f"[ok] tray: no backend: gtk: no system tray on display {x_display} (no panel with a notification "
+            "area is running); dictad runs without a tray icon") in result.stdout
+    assert "[ok] notify: log; skipped dbus: no D-Bus session bus" in result.stdout

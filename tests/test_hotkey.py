@@ -10,8 +10,9 @@ from Xlib import X, XK
 from Xlib.display import Display
 from Xlib.ext import xtest
 
-from dictad.hotkey import HotkeyListener, HotkeyUnavailable, make_hotkey_listener
-from dictad.hotkey._xorg import keysyms_of
+from dictad.desktop.hotkey import HotkeyListener, HotkeyUnavailable, choose_hotkey
+from dictad.desktop.session import current_session, detect_session
+from dictad.desktop.x11 import keysyms_of
 from dictad.keyspec import NAMED_KEYS
 from tests.rig.display import TargetWindow, keyboard_layouts, keys_held, xdotool
 from tests.rig.waiting import stays_false, wait_until
@@ -27,8 +28,8 @@ def listen(x_display: str) -> Iterator[Callable[..., tuple[HotkeyListener, Event
 
     def start(keys: tuple[str, ...] = DEFAULT_HOTKEY) -> tuple[HotkeyListener, Events]:
         events: Events = []
-        listener = make_hotkey_listener(
-            keys, lambda: events.append("press"), lambda: events.append("release"),
+        listener = choose_hotkey(
+            current_session(), keys, lambda: events.append("press"), lambda: events.append("release"),
             lambda: events.append("escape"))
         listener.start()
         started.append(listener)
@@ -48,18 +49,15 @@ def test_every_named_key_has_an_x_keysym() -> None:
     assert unresolved == []
 
 
-def test_without_a_display_the_hotkey_is_unavailable_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
-        monkeypatch.delenv(name, raising=False)
+def test_without_a_display_the_hotkey_is_unavailable_and_says_why() -> None:
     with pytest.raises(HotkeyUnavailable, match="DISPLAY is not set"):
-        make_hotkey_listener(DEFAULT_HOTKEY, print, print, print)
+        choose_hotkey(detect_session({}), DEFAULT_HOTKEY, print, print, print)
 
 
-def test_in_a_wayland_session_the_hotkey_is_unavailable_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+def test_in_a_wayland_session_the_hotkey_is_unavailable_and_says_why() -> None:
     with pytest.raises(HotkeyUnavailable, match="Wayland"):
-        make_hotkey_listener(DEFAULT_HOTKEY, print, print, print)
+        choose_hotkey(detect_session({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}), DEFAULT_HOTKEY,
+                      print, print, print)
 
 
 @pytest.mark.slow
@@ -204,8 +202,8 @@ def test_escape_while_holding_the_hotkey_cancels(x_display: str, target_window: 
         events.append("press")
         listener.set_escape_grab(True)  # from inside the callback, as the daemon may
 
-    listener = make_hotkey_listener(DEFAULT_HOTKEY, on_press, lambda: events.append("release"),
-                                    lambda: events.append("escape"))
+    listener = choose_hotkey(current_session(), DEFAULT_HOTKEY, on_press, lambda: events.append("release"),
+                             lambda: events.append("escape"))
     listener.start()
     try:
         with keys_held("ctrl+alt+space"):
@@ -237,7 +235,7 @@ def test_a_failing_callback_does_not_stop_the_listener(x_display: str) -> None:
         events.append("press")
         raise RuntimeError("daemon bug")
 
-    listener = make_hotkey_listener(DEFAULT_HOTKEY, fail, lambda: events.append("release"), print)
+    listener = choose_hotkey(current_session(), DEFAULT_HOTKEY, fail, lambda: events.append("release"), print)
     listener.start()
     try:
         xdotool("key", "ctrl+alt+space")

@@ -17,6 +17,8 @@ import pytest
 from Xlib.display import Display
 
 from dictad.config import OutputConfig, load_config
+from dictad.desktop import Desktop
+from dictad.desktop.session import detect_session
 from dictad.inject import Delivery, choose_method, deliver
 from dictad.inject.text import prepare, sanitise
 from tests.rig.display import TargetWindow, keyboard_layouts, keys_held, lock_layout, xdotool
@@ -93,11 +95,8 @@ def test_the_method_and_paste_keys_follow_the_window_class(
     assert choose_method(dataclasses.replace(output, method=method), target) == chosen
 
 
-def test_without_a_display_nothing_is_delivered_and_the_reason_is_given(
-        output: OutputConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
-        monkeypatch.delenv(name, raising=False)
-    delivery = deliver("Hello there.", output)
+def test_without_a_display_nothing_is_delivered_and_the_reason_is_given(output: OutputConfig) -> None:
+    delivery = deliver("Hello there.", output, Desktop(detect_session({})))
     assert delivery == Delivery(False, "none", "Hello there.", reason=delivery.reason)
     assert "DISPLAY is not set" in delivery.reason
 

@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 from PIL import ImageChops
 
-from dictad.tray import STATES, Tray, TrayUnavailable, load_icon, shorten, tooltip
+from dictad.desktop import Desktop
+from dictad.desktop.notify import choose_notifier
+from dictad.desktop.session import current_session
+from dictad.desktop.tray import STATES, TrayIcon, TrayModel, TrayUnavailable, choose_tray, load_icon, shorten, tooltip
 from tests.rig.display import running_tray_host, xdotool
 from tests.rig.waiting import wait_until
 from tests.rig.tray import TrayMenu, notification_popups, settled_pixels, tray_icon_box
@@ -76,7 +79,12 @@ class FakeDaemon:
         self.calls.append(("quit",))
 
 
-def run_tray(tray: Tray, scenario: Callable[[], None]) -> None:
+def make_tray(model: TrayModel, name: str = "dictad") -> TrayIcon:
+    """The tray the chooser picks for this session, telling of failed actions as the daemon does."""
+    return choose_tray(current_session(), model, name, Desktop().notify)
+
+
+def run_tray(tray: TrayIcon, scenario: Callable[[], None]) -> None:
     """Run ``tray`` in this (main) thread and ``scenario`` beside it once the icon is up;
     then stop the tray and raise what the scenario raised."""
     failures: list[BaseException] = []
@@ -125,12 +133,12 @@ def test_long_recent_texts_are_shortened_to_one_line() -> None:
 def test_without_a_display_there_is_no_tray_and_it_says_why(monkeypatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(TrayUnavailable, match="DISPLAY is not set"):
-        Tray(FakeDaemon())
+        make_tray(FakeDaemon())
 
 
 @pytest.mark.slow
 def test_each_state_shows_its_own_icon_in_the_tray(desktop) -> None:
-    tray = Tray(FakeDaemon(), name="dictad-states")
+    tray = make_tray(FakeDaemon(), name="dictad-states")
     shots: dict[str, bytes] = {}
 
     def show_each_state() -> None:
@@ -149,7 +157,7 @@ def test_each_state_shows_its_own_icon_in_the_tray(desktop) -> None:
 @pytest.mark.slow
 def test_cleanup_clicked_in_the_real_menu_flips_the_mode_and_its_check_mark(desktop) -> None:
     daemon = FakeDaemon(cleanup_on=True)
-    tray = Tray(daemon, name="dictad-menu")
+    tray = make_tray(daemon, name="dictad-menu")
 
     def click_cleanup() -> None:
         menu = TrayMenu(tray_icon_box("dictad-menu"))
@@ -175,25 +183,27 @@ def test_cleanup_clicked_in_the_real_menu_flips_the_mode_and_its_check_mark(desk
 @pytest.mark.slow
 def test_a_display_without_a_tray_host_gives_no_tray(x_display) -> None:
     with pytest.raises(TrayUnavailable, match="no system tray"):
-        Tray(FakeDaemon())
+        make_tray(FakeDaemon())
 
 
 @pytest.mark.slow
 def test_notify_and_stop_survive_a_desktop_without_notification_service(desktop, caplog) -> None:
-    tray = Tray(FakeDaemon(), name="dictad-quiet")
-    with caplog.at_level(logging.WARNING, logger="dictad.tray"):
-        run_tray(tray, lambda: tray.notify("cleanup failed: Ollama is not running"))
+    tray = make_tray(FakeDaemon(), name="dictad-quiet")
+    notifier = choose_notifier(current_session(), "dictad-quiet")
+    with caplog.at_level(logging.WARNING, logger="dictad.desktop.notify._dbus"):
+        run_tray(tray, lambda: notifier.notify("cleanup failed: Ollama is not running"))
     assert "notification not shown" in caplog.text
     assert "Ollama is not running" in caplog.text
 
 
 @pytest.mark.slow
 def test_notify_shows_a_desktop_notification(desktop, notifications_sent) -> None:
-    tray = Tray(FakeDaemon(), name="dictad-notify")
+    tray = make_tray(FakeDaemon(), name="dictad-notify")
+    notifier = choose_notifier(current_session(), "dictad-notify")
 
     def notify() -> None:
         popups_before = notification_popups()
-        tray.notify("cleanup failed: Ollama is not running")
+        notifier.notify("cleanup failed: Ollama is not running")
         wait_until(lambda: notification_popups() - popups_before, what="a notification popup")
         assert '"cleanup failed: Ollama is not running"' in notifications_sent()
 
@@ -203,7 +213,7 @@ def test_notify_shows_a_desktop_notification(desktop, notifications_sent) -> Non
 @pytest.mark.slow
 def test_a_recent_dictation_chosen_in_the_menu_is_copied(desktop) -> None:
     daemon = FakeDaemon(recent=["newest dictation", "an older dictation " * 10])
-    tray = Tray(daemon, name="dictad-recent")
+    tray = make_tray(daemon, name="dictad-recent")
 
     def copy_the_older_one() -> None:
         menu = TrayMenu(tray_icon_box("dictad-recent"))
@@ -220,7 +230,7 @@ def test_a_recent_dictation_chosen_in_the_menu_is_copied(desktop) -> None:
 @pytest.mark.slow
 def test_a_menu_action_that_fails_says_why(desktop, notifications_sent, caplog) -> None:
     daemon = FakeDaemon(reload_error=ValueError("config.yaml line 3: unknown key 'cleanp'"))
-    tray = Tray(daemon, name="dictad-reload")
+    tray = make_tray(daemon, name="dictad-reload")
 
     def reload_config() -> None:
         menu = TrayMenu(tray_icon_box("dictad-reload"))
@@ -231,7 +241,7 @@ def test_a_menu_action_that_fails_says_why(desktop, notifications_sent, caplog) 
         assert daemon.calls == [("reload_config",)]
         assert "reload config failed: config.yaml line 3: unknown key 'cleanp'" in notifications_sent()
 
-    with caplog.at_level(logging.ERROR, logger="dictad.tray"):
+    with caplog.at_level(logging.ERROR, logger="dictad.desktop.tray._gtk"):
         run_tray(tray, reload_config)
     assert "reload config failed" in caplog.text
     assert "unknown key 'cleanp'" in caplog.text
@@ -240,7 +250,7 @@ def test_a_menu_action_that_fails_says_why(desktop, notifications_sent, caplog) 
 @pytest.mark.slow
 def test_the_icon_comes_back_after_a_panel_restart(desktop, tray_host) -> None:
     daemon = FakeDaemon()
-    tray = Tray(daemon, name="dictad-restart")
+    tray = make_tray(daemon, name="dictad-restart")
 
     def restart_the_panel() -> None:
         tray_icon_box("dictad-restart")

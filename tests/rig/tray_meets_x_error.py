@@ -13,13 +13,13 @@ import gi
 from Xlib import X
 from Xlib.display import Display
 
-from dictad.tray import Tray
-from tests.test_tray import FakeDaemon
+from dictad.desktop.tray import TrayIcon
+from tests.test_tray import FakeDaemon, make_tray
 
 gi.require_version("GdkX11", "3.0")
 
 
-def ask_about_a_window_that_went_away(tray: Tray) -> None:
+def ask_about_a_window_that_went_away(tray: TrayIcon) -> None:
     from gi.repository import Gdk, GdkX11
 
     other_client = Display()
@@ -33,7 +33,7 @@ def ask_about_a_window_that_went_away(tray: Tray) -> None:
 
 
 def main() -> None:
-    tray = Tray(FakeDaemon(), name="dictad-x-error")
+    tray = make_tray(FakeDaemon(), name="dictad-x-error")
     tray.run(lambda: ask_about_a_window_that_went_away(tray))
     print("stopped")
 

@@ -28,12 +28,10 @@ from typing import Iterator
 
 from Xlib import X, XK
 from Xlib import error as xerror
-from Xlib.display import Display
 from Xlib.ext import xtest
-from Xlib.xobject.drawable import Window
 
-from dictad.hotkey._xorg import char_keysym, keysym_name, keysyms_of
-from dictad.inject import CannotDeliver
+from dictad.desktop.keyboard import KeyboardUnavailable, KeysNotSent
+from dictad.desktop.x11 import char_keysym, connect, keysym_name, keysyms_of
 
 KEYS_UP_TIMEOUT_S = 2.0
 _KEYS_UP_POLL_S = 0.01
@@ -44,13 +42,10 @@ Keymap = dict[int, tuple[int, bool]]
 
 
 class XorgKeyboard:
-    """One X connection that finds the focused window and sends it keys."""
+    """One X connection that sends keys to whichever window has the focus."""
 
-    def __init__(self) -> None:
-        try:
-            self._display = Display()
-        except Exception as failure:  # python-xlib raises several unrelated types here
-            raise CannotDeliver(f"cannot connect to the X display: {failure}") from failure
+    def __init__(self, display_name: str) -> None:
+        self._display = connect(display_name, KeyboardUnavailable)
         self._lent: dict[int, int] = {}  # keycode -> keysym, least recently used first
         atexit.register(self.close)
 
@@ -62,24 +57,6 @@ class XorgKeyboard:
                     self._display.change_keyboard_mapping(keycode, [(X.NoSymbol, X.NoSymbol)])
             self._lent.clear()
             self._display.close()
-
-    def focused_window_class(self) -> str:
-        """WM_CLASS of the window with the keyboard focus, or of its nearest ancestor that has one.
-
-        Without a window manager the focus is wherever ``XSetInputFocus`` put it, often
-        an inner window of the app; with one, usually the client window itself.
-        """
-        window = self._display.get_input_focus().focus
-        root = self._display.screen().root
-        try:
-            while isinstance(window, Window) and window.id != root.id:
-                names = window.get_wm_class()
-                if names:
-                    return "/".join(name.lower() for name in names)
-                window = window.query_tree().parent
-        except xerror.BadWindow:  # the window closed while we looked
-            pass
-        return ""
 
     def press_combination(self, keys: tuple[str, ...]) -> None:
         self._wait_until_keys_are_up()
@@ -110,7 +87,7 @@ class XorgKeyboard:
         deadline = time.monotonic() + KEYS_UP_TIMEOUT_S
         while held := self._held_keys():
             if time.monotonic() > deadline:
-                raise CannotDeliver(
+                raise KeysNotSent(
                     f"keys still held after {KEYS_UP_TIMEOUT_S:g} s ({', '.join(held)}): nothing was "
                     "sent, so that they could not mix with the keys that put the text in")
             time.sleep(_KEYS_UP_POLL_S)
@@ -133,7 +110,7 @@ class XorgKeyboard:
         reusable = [code for code, keysym in self._lent.items() if keysym not in keysyms]
         available = unused + reusable
         if len(available) < len(keysyms):
-            raise CannotDeliver(
+            raise KeysNotSent(
                 f"the text has {len(keysyms)} different characters that are not on the keyboard "
                 f"layout, and only {len(available)} unused keycodes are left to type them with "
                 "(paste instead, or reset the keyboard map with setxkbmap)")
@@ -194,7 +171,7 @@ def _keymap(mapping: dict[int, tuple[int, ...]], group: int = 0) -> Keymap:
 def _keycode_on_layout(part: str, keymap: Keymap) -> int:
     keysym = keysyms_of(part)[0]
     if keysym not in keymap:
-        raise CannotDeliver(f"{part} is not on this keyboard layout")
+        raise KeysNotSent(f"{part} is not on this keyboard layout")
     return keymap[keysym][0]
 
 

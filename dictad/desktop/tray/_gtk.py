@@ -1,16 +1,13 @@
-"""The tray icon: dictad's state at a glance, and a menu of switches over the daemon.
+"""The tray icon through pystray's GTK backend: a GtkStatusIcon in the X display's system tray
+(the XEmbed protocol that panels, trayer and KDE's xembedsniproxy host). pystray's own chooser
+would pick its AppIndicator backend whenever that library is installed, but AppIndicator has no
+tooltip and needs a StatusNotifier host to show anything.
 
-pystray draws the icon with its GTK backend: a GtkStatusIcon in the X display's system
-tray (the XEmbed protocol that panels, trayer and KDE's xembedsniproxy host). pystray's
-own chooser would pick its AppIndicator backend whenever that library is installed,
-but AppIndicator has no tooltip and needs a StatusNotifier host to show anything.
+GTK belongs to the main thread: construct the GtkTray and call run() there. show() and stop()
+may be called from any thread; they hand their work to the GLib main loop.
 
-GTK belongs to the main thread: construct the Tray and call run() there. show(),
-notify() and stop() may be called from any thread; show() and stop() hand their work
-to the GLib main loop.
-
-pystray cannot even be imported without a display, so it is imported only once
-require_tray_host() has found a display with a tray on it.
+pystray cannot even be imported without a display, so it is imported only once the chooser has
+found a display with a tray on it.
 """
 
 from __future__ import annotations
@@ -18,94 +15,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
-from importlib.resources import files
-from typing import Any, Protocol
+from typing import Any
 
-from PIL import Image
+from dictad.desktop.tray import STATES, TrayModel, TrayUnavailable, load_icon, shorten, tooltip
 
 log = logging.getLogger(__name__)
-
-STATES = ("idle", "recording", "working", "disabled", "error")
-RECENT_LABEL_CHARS = 40
-NOTIFY_TIMEOUT_MS = 3000
-
-
-class TrayModel(Protocol):
-    """What the tray reads from the daemon and the switches it flips (the daemon implements it)."""
-
-    @property
-    def cleanup_on(self) -> bool: ...
-    @property
-    def mode(self) -> str: ...
-    @property
-    def paused(self) -> bool: ...
-    @property
-    def recent(self) -> list[str]: ...
-    @property
-    def styles(self) -> list[str]: ...
-    @property
-    def style(self) -> str: ...
-    @property
-    def hotkey(self) -> str: ...
-
-    def toggle_cleanup(self) -> None: ...
-    def set_mode(self, mode: str) -> None: ...
-    def toggle_pause(self) -> None: ...
-    def copy_last(self) -> None: ...
-    def paste_last(self) -> None: ...
-    def copy_text(self, text: str) -> None: ...
-    def set_style(self, name: str) -> None: ...
-    def open_config(self) -> None: ...
-    def reload_config(self) -> None: ...
-    def quit(self) -> None: ...
-
-
-class TrayUnavailable(Exception):
-    """No tray icon can be shown here; the message says why. dictad then runs without one."""
-
-
-def load_icon(state: str) -> Image.Image:
-    """The tray image for ``state``, read from the package data in icons/."""
-    with (files("dictad.icons") / f"{state}.png").open("rb") as png:
-        image = Image.open(png)
-        image.load()
-    return image
-
-
-def shorten(text: str, limit: int = RECENT_LABEL_CHARS) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis when longer."""
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[:limit - 1].rstrip() + "…"
-
-
-def tooltip(name: str, state: str, detail: str, hotkey: str) -> str:
-    """The hover text, e.g. ``dictad — recording: 3 s (hotkey: ctrl+alt)``."""
-    what = f"{state}: {detail}" if detail else state
-    return f"{name} — {what} (hotkey: {hotkey})"
-
-
-def require_tray_host() -> None:
-    """Raise TrayUnavailable unless an X display with a system tray is reachable."""
-    display_name = os.environ.get("DISPLAY")
-    if not display_name:
-        raise TrayUnavailable("no X display (DISPLAY is not set)")
-    from Xlib import X, display, error
-
-    try:
-        connection = display.Display(display_name)
-    except (error.DisplayError, OSError) as failure:
-        raise TrayUnavailable(f"cannot open X display {display_name}: {failure}") from failure
-    try:
-        selection = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}")
-        has_tray = connection.get_selection_owner(selection) != X.NONE
-    finally:
-        connection.close()
-    if not has_tray:
-        raise TrayUnavailable(f"no system tray on display {display_name} "
-                              "(no panel with a notification area is running)")
 
 
 def _import_gtk_backend() -> Any:
@@ -140,7 +56,7 @@ def _icon_class() -> type:
     - The tooltip is set on the status icon (pystray only sets a title, which GTK never shows),
       and the title (the icon window's name, read by screen readers) is set from the start.
     - pystray's own notifier is left out: it needs a session bus to start and raised on stop
-      without a notification service. Tray.notify() talks to D-Bus itself.
+      without a notification service. The notify concern tells the user instead.
     """
     gtk_backend = _import_gtk_backend()
     from gi.repository import Gtk
@@ -170,12 +86,11 @@ def _icon_class() -> type:
     return DaemonIcon
 
 
-class Tray:
+class GtkTray:
     """The tray icon and its menu over a TrayModel."""
 
-    def __init__(self, model: TrayModel, name: str = "dictad") -> None:
-        """Create the icon (in the main thread); raises TrayUnavailable when none can be shown."""
-        require_tray_host()
+    def __init__(self, model: TrayModel, name: str, notify: Callable[[str], None]) -> None:
+        """Create the icon (in the main thread); raises TrayUnavailable when GTK cannot start."""
         icon_class = _icon_class()
         from gi.repository import GLib
 
@@ -183,22 +98,17 @@ class Tray:
         self._stopping = threading.Event()
         self._model = model
         self._name = name
+        self._notify = notify
         self._images = {state: load_icon(state) for state in STATES}
         self._icon = icon_class(name, icon=self._images["idle"], title=name, menu=self._menu())
         self._icon.set_tooltip(tooltip(name, "idle", "", model.hotkey))
 
     def show(self, state: str, detail: str = "") -> None:
-        """Show ``state`` in the icon and tooltip. Safe from any thread."""
         if state not in self._images:
             raise ValueError(f"unknown tray state {state!r}; expected one of {', '.join(STATES)}")
         self._glib.idle_add(self._apply_state, state, detail)
 
-    def notify(self, message: str) -> None:
-        notify_desktop(self._name, message)
-
     def run(self, on_ready: Callable[[], None]) -> None:
-        """Run the tray loop in the main thread until stop(). ``on_ready`` runs in the loop once
-        the icon is shown (unless stop() came first), and must return quickly."""
         def setup(icon: Any) -> None:
             icon.visible = True
             self._glib.idle_add(self._call_unless_stopping, on_ready)
@@ -207,7 +117,6 @@ class Tray:
             self._icon.run(setup=setup)
 
     def stop(self) -> None:
-        """End run(). Safe from any thread; before run(), makes run() return at once. Never raises."""
         self._stopping.set()
         self._glib.idle_add(self._stop_in_loop)
 
@@ -286,7 +195,7 @@ class Tray:
             except Exception as failure:
                 action = getattr(method, "__name__", "menu action").replace("_", " ")
                 log.exception("tray: %s failed", action)
-                self.notify(f"{action} failed: {failure}")
+                self._notify(f"{action} failed: {failure}")
 
         if in_background:
             return lambda: threading.Thread(target=run_action, name="dictad-tray-action", daemon=True).start()
@@ -307,33 +216,3 @@ def _x_errors_ignored() -> Iterator[None]:
     finally:
         display.error_trap_pop_ignored()
 
-
-def notify_desktop(app_name: str, message: str) -> None:
-    """Show ``message`` as a desktop notification, tray icon or not; logs instead when none can be
-    shown. Safe from any thread."""
-    try:
-        _send_notification(app_name, message)
-    except Exception as failure:  # a notification is never worth a crash
-        log.warning("desktop notification not shown (%s): %s", failure, message)
-
-
-def _send_notification(app_name: str, message: str) -> None:
-    """Notify over the session bus (org.freedesktop.Notifications), with the error icon.
-
-    A private connection per notification: GIO's shared session connection would end the
-    whole process if the bus went away.
-    """
-    from gi.repository import Gio, GLib
-
-    address = Gio.dbus_address_get_for_bus_sync(Gio.BusType.SESSION, None)
-    flags = Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION
-    bus = Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
-    icon_path = str(files("dictad.icons") / "error.png")
-    try:
-        bus.call_sync(
-            "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
-            "org.freedesktop.Notifications", "Notify",
-            GLib.Variant("(susssasa{sv}i)", (app_name, 0, icon_path, app_name, message, [], {}, -1)),
-            GLib.VariantType("(u)"), Gio.DBusCallFlags.NONE, NOTIFY_TIMEOUT_MS, None)
-    finally:
-        bus.close_sync(None)

@@ -1,0 +1,47 @@
+"""Which application has the keyboard focus: the window class on X11 (the app id on Wayland).
+
+``dictad.inject`` picks the paste keys by it (terminals paste with Ctrl+Shift+V). Unknown is
+"", and then every window gets the ordinary paste keys.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dictad.desktop.choosing import Backend, Unavailable, choose
+from dictad.desktop.session import Session
+
+CONCERN = "focus"
+
+
+class FocusUnavailable(Unavailable):
+    """The focused application cannot be found out here; the message says why."""
+
+
+class Focus(Protocol):
+    def focused_app(self) -> str:
+        """The focused application's names, lower case, joined by "/" (X11: "instance/class");
+        "" when unknown."""
+
+
+def choose_focus(session: Session) -> Focus:
+    return choose(CONCERN, BACKENDS, session, FocusUnavailable)
+
+
+def _why_not_xorg(session: Session) -> str | None:
+    if session.platform in ("win32", "darwin"):
+        return f"no backend for {session.platform} yet"
+    if session.kind == "wayland":
+        return "Wayland session: X11 window classes name only XWayland windows"
+    if not session.x_display:
+        return "no X display (DISPLAY is not set)"
+    return None
+
+
+def _make_xorg(session: Session) -> Focus:
+    from dictad.desktop.focus._xorg import XorgFocus
+
+    return XorgFocus(session.x_display)
+
+
+BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg),)

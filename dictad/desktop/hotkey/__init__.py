@@ -1,0 +1,63 @@
+"""The global push-to-talk hotkey: one small interface, one backend per platform.
+
+The daemon asks for a listener for its key combination and gets one that reports
+presses and releases of exactly that combination (hold or toggle is the daemon's
+policy). When no backend can serve, one ``HotkeyUnavailable`` says why, and dictad
+goes on without a hotkey (the control socket still starts and stops dictation).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from dictad.desktop.choosing import Backend, Unavailable, choose
+from dictad.desktop.session import Session
+
+CONCERN = "hotkey"
+
+
+class HotkeyUnavailable(Unavailable):
+    """No global hotkey here; the message says why, in words for the user."""
+
+
+class HotkeyListener(Protocol):
+    def start(self) -> None:
+        """Take the combination; raises HotkeyUnavailable if it cannot be had."""
+
+    def stop(self) -> None:
+        """Give the combination (and Escape) back; safe to call more than once."""
+
+    def set_escape_grab(self, active: bool) -> None:
+        """Take Escape from other apps (while recording) or give it back."""
+
+
+def choose_hotkey(session: Session, keys: tuple[str, ...], on_press: Callable[[], None],
+                  on_release: Callable[[], None], on_escape: Callable[[], None]) -> HotkeyListener:
+    """A listener (not started) for ``keys`` (parts as ``dictad.keyspec.parse_keys`` gives them).
+
+    The callbacks run on the listener's own thread and must return quickly.
+    """
+    return choose(CONCERN, BACKENDS, session, HotkeyUnavailable, keys, on_press, on_release, on_escape)
+
+
+def _why_not_xorg(session: Session) -> str | None:
+    if session.platform in ("win32", "darwin"):
+        return (f"no global hotkey backend for {session.platform} yet; "
+                "start and stop dictation through the control socket")
+    if session.kind == "wayland":
+        return ("Wayland session: apps cannot grab global keys there; bind the control "
+                "socket's toggle command to a key in your desktop's keyboard settings")
+    if not session.x_display:
+        return ("no X display (DISPLAY is not set): the global hotkey needs an X11 session; "
+                "the control socket still starts and stops dictation")
+    return None
+
+
+def _make_xorg(session: Session, keys: tuple[str, ...], on_press: Callable[[], None],
+               on_release: Callable[[], None], on_escape: Callable[[], None]) -> HotkeyListener:
+    from dictad.desktop.hotkey._xorg import XorgHotkeyListener
+
+    return XorgHotkeyListener(session.x_display, keys, on_press, on_release, on_escape)
+
+
+BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg),)

@@ -1,0 +1,52 @@
+"""Key injection: typing text and pressing paste keys in the focused window, as a keyboard would.
+
+What to send (paste or type, which keys) is ``dictad.inject``'s policy; a backend only sends.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dictad.desktop.choosing import Backend, Unavailable, choose
+from dictad.desktop.session import Session
+
+CONCERN = "keyboard"
+
+
+class KeyboardUnavailable(Unavailable):
+    """No backend can send keys here; the message says why, in words for the user."""
+
+
+class KeysNotSent(Exception):
+    """These keys could not be sent now; the message says why, in words for the user."""
+
+
+class Keyboard(Protocol):
+    def press_combination(self, keys: tuple[str, ...]) -> None:
+        """Press and release a combination (parts as ``dictad.keyspec.parse_keys`` gives them)."""
+
+    def type_text(self, text: str) -> None:
+        """Type ``text`` as key presses, whatever the keyboard layout."""
+
+
+def choose_keyboard(session: Session) -> Keyboard:
+    return choose(CONCERN, BACKENDS, session, KeyboardUnavailable)
+
+
+def _why_not_xorg(session: Session) -> str | None:
+    if session.platform in ("win32", "darwin"):
+        return f"no backend for {session.platform} yet: dictad cannot put text into windows here"
+    if session.kind == "wayland":
+        return "Wayland session: dictad cannot send keys to Wayland windows yet"
+    if not session.x_display:
+        return "no X display (DISPLAY is not set): there is no window to put the text into"
+    return None
+
+
+def _make_xorg(session: Session) -> Keyboard:
+    from dictad.desktop.keyboard._xorg import XorgKeyboard
+
+    return XorgKeyboard(session.x_display)
+
+
+BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg),)
