@@ -27,13 +27,14 @@ import numpy as np
 
 from dictad.audio_file import write_wav
 from dictad.cleanup import Cleaner, make_cleaner
-from dictad.config import AudioConfig, Config, ConfigError, default_config_path, load_config
+from dictad.config import AudioConfig, Config, default_config_path, load_config
 from dictad.events import EventLog, State
 from dictad.inject import Delivery
 from dictad.pipeline import Dictation, finish_transcript
 from dictad.replacements import Replacer
 from dictad.streaming import SpeechDecoder, StreamingTranscription, transcribe_while_recording
 from dictad.transcriber import SAMPLE_RATE, Transcript
+from dictad.typed_yaml import ConfigError
 
 log = logging.getLogger(__name__)
 RECENT_LIMIT = 10
