@@ -64,7 +64,7 @@ class DesktopApp:
         notify_desktop("dictad", message)
 
     def _open_microphone(self) -> None:
-        from dictad.recorder import RecorderError
+        from dictad.microphones import RecorderError
 
         try:
             self.recorder.open()
