@@ -59,7 +59,7 @@ class DesktopApp:
         return deliver(text, self.daemon.config.output, self.desktop)
 
     def _open_microphone(self) -> None:
-        from dictad.recorder import RecorderError
+        from dictad.microphones import RecorderError
 
         try:
             self.recorder.open()

@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from dictad import __version__
-from dictad.config import Config, ConfigError, config_as_dict, default_config_path, load_config
+from dictad.config import Config, config_as_dict, default_config_path, load_config
+from dictad.typed_yaml import ConfigError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from dictad.config import Config, ConfigError, load_config
+from dictad.config import Config, load_config
 from dictad.events import EventLog
 from dictad.history import RecentDictation, RecentDictations
 from dictad.inject import Delivery
@@ -31,6 +31,7 @@ from dictad.recording import Microphone, Recordings, Take, keep_audio
 from dictad.settings import LiveSettings
 from dictad.state import State, StatusRecord
 from dictad.streaming import SpeechDecoder
+from dictad.typed_yaml import ConfigError
 
 log = logging.getLogger(__name__)
 

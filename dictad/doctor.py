@@ -71,7 +71,7 @@ def check_audio_input(config: Config) -> Check:
     except OSError as error:
         return Check("microphone", False, f"PortAudio is missing: {error}",
                      "install PortAudio: sudo apt install libportaudio2 (Debian/Ubuntu)")
-    from dictad.recorder import RecorderError, find_input_device, input_devices
+    from dictad.microphones import RecorderError, find_input_device, input_devices
 
     inputs = input_devices()
     if not inputs:

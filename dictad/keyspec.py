@@ -1,8 +1,8 @@
-"""Key combinations in pynput's syntax, checked without a display.
+"""Key combinations in pynput's syntax (``<ctrl>+<alt>+space``), checked without a display.
 
-pynput picks its backend when it is imported, and fails to import where there is
-no display; config files must still be checked there (``dictad config`` over SSH,
-CI), so the syntax is parsed here and handed to pynput in its canonical form.
+Config files must be checked where there is no display too (``dictad config`` over SSH,
+CI), so the syntax is parsed here, into the canonical parts that the X11 hotkey grab and
+the key injection turn into keysyms.
 """
 
 from __future__ import annotations

@@ -12,144 +12,20 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import av
 import numpy as np
 import sounddevice as sd
 
-from dictad.portaudio import close_stream, list_devices_again, open_stream
-from dictad.sounds import Playback, erase_sound
+from dictad.dictation_audio import DictationAudio, PrerollRing, To16k
+from dictad.microphones import BLOCK_SECONDS, LATENCY_SECONDS, RecorderError, open_microphone
+from dictad.portaudio import close_stream, list_devices_again
+from dictad.sounds import Playback
 
-SAMPLE_RATE = 16000
-# One callback per 100 ms: measured 0.3% of a core while idle, against 7-15% with PortAudio's
-# default block size through PulseAudio.
-BLOCK_SECONDS = 0.1
-LATENCY_SECONDS = 0.2
 # A PulseAudio null sink that has been idle takes up to 2 s to deliver its first block.
 FIRST_AUDIO_TIMEOUT_SECONDS = 5.0
 # Blocks arrive every 100 ms; this long without one means the microphone is gone.
 STALL_SECONDS = 1.0
-# Where a played sound can show up in the recording, relative to when it was asked for: block
-# arrival times stand in for capture times (up to a buffer late) and output adds its own latency.
-SOUND_SEARCH_BEFORE_SECONDS = 0.3
-SOUND_SEARCH_AFTER_SECONDS = 1.0
-
-
-class RecorderError(Exception):
-    """The microphone cannot be found, opened, or does not deliver audio; the message says why."""
-
-
-def input_devices() -> list[tuple[int, str]]:
-    """(index, name) of every device PortAudio can record from."""
-    devices = enumerate(sd.query_devices())
-    return [(index, info["name"]) for index, info in devices if info["max_input_channels"] > 0]
-
-
-def find_input_device(device: str | int | None) -> int:
-    """The PortAudio index for a configured device: None (the system default), an index, or a name
-    or part of one (case-insensitive; an exact name wins over partial matches)."""
-    devices = input_devices()
-    if device is None:
-        try:
-            return int(sd.query_devices(kind="input")["index"])
-        except sd.PortAudioError:
-            raise RecorderError(_no_match_message("there is no default input device", devices)) from None
-    if isinstance(device, int):
-        if any(index == device for index, _ in devices):
-            return device
-        raise RecorderError(_no_match_message(f"no input device has index {device}", devices))
-    wanted = device.lower()
-    exact = [index for index, name in devices if name.lower() == wanted]
-    partial = [index for index, name in devices if wanted in name.lower()]
-    if exact or len(partial) == 1:
-        return (exact or partial)[0]
-    if partial:
-        several = [(index, name) for index, name in devices if index in partial]
-        raise RecorderError(_no_match_message(f"several input devices match {device!r}", several))
-    raise RecorderError(_no_match_message(f"no input device matches {device!r}", devices))
-
-
-def _no_match_message(problem: str, devices: list[tuple[int, str]]) -> str:
-    if not devices:
-        return f"{problem}: no input devices found (is a microphone connected, PulseAudio or PipeWire running?)"
-    listing = "\n".join(f"  {index}: {name}" for index, name in devices)
-    return f"{problem}; set audio.device to one of these names or indexes:\n{listing}"
-
-
-def capture_rate(index: int) -> int:
-    """16 kHz when the device records at it, else the device's own default rate (then resampled)."""
-    try:
-        sd.check_input_settings(device=index, samplerate=SAMPLE_RATE, channels=1, dtype="float32")
-        return SAMPLE_RATE
-    except sd.PortAudioError:
-        return int(sd.query_devices(index)["default_samplerate"])
-
-
-class _PrerollRing:
-    """The latest few hundred milliseconds of audio, overwritten in place (no allocation per block)."""
-
-    def __init__(self, frames: int):
-        self._buffer = np.zeros(frames, np.float32)
-        self._written = 0
-
-    def write(self, block: np.ndarray) -> None:
-        capacity = len(self._buffer)
-        if capacity == 0:
-            return
-        block = block[-capacity:]
-        position = self._written % capacity
-        first = min(len(block), capacity - position)
-        self._buffer[position : position + first] = block[:first]
-        self._buffer[: len(block) - first] = block[first:]
-        self._written += len(block)
-
-    def latest(self) -> np.ndarray:
-        """A copy, oldest sample first."""
-        capacity = len(self._buffer)
-        filled = min(self._written, capacity)
-        if filled == 0:
-            return np.zeros(0, np.float32)
-        return np.roll(self._buffer, -(self._written % capacity))[capacity - filled :]
-
-
-class _To16k:
-    """Streams float32 mono audio from the capture rate to 16 kHz (PyAV's libswresample)."""
-
-    def __init__(self, rate: int):
-        self._rate = rate
-        self._resampler = (None if rate == SAMPLE_RATE
-                           else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE))
-
-    def convert(self, samples: np.ndarray) -> np.ndarray:
-        if self._resampler is None or len(samples) == 0:
-            return samples
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-        frame.sample_rate = self._rate
-        return self._join(self._resampler.resample(frame))
-
-    def flush(self) -> np.ndarray:
-        if self._resampler is None:
-            return np.zeros(0, np.float32)
-        return self._join(self._resampler.resample(None))
-
-    @staticmethod
-    def _join(frames: list[av.AudioFrame]) -> np.ndarray:
-        return np.concatenate([np.zeros(0, np.float32)] + [frame.to_ndarray()[0] for frame in frames])
-
-
-@dataclass
-class _Dictation:
-    started_at: float
-    """About when (time.monotonic()) its first, oldest pre-roll sample was captured."""
-    converter: _To16k
-    pending: list[np.ndarray]
-    """Blocks at the capture rate not yet converted; the audio callback appends to it."""
-    captured_frames: int
-    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    sounds: list[Playback] = field(default_factory=list)
-    ended: threading.Event = field(default_factory=threading.Event)
 
 
 class Recorder:
@@ -178,12 +54,12 @@ class Recorder:
         self._device_name = ""
         self._rate = 0
         self._latency = LATENCY_SECONDS
-        self._ring = _PrerollRing(0)
+        self._ring = PrerollRing(0)
         self._blocks = 0
         self._last_block_at = float("-inf")
         self._heard_until = float("-inf")
         """PortAudio's stream time at which the audio delivered so far was captured."""
-        self._dictation: _Dictation | None = None
+        self._dictation: DictationAudio | None = None
 
     @property
     def device_name(self) -> str:
@@ -241,18 +117,10 @@ class Recorder:
             self.open()
 
     def _open_stream(self) -> sd.InputStream:
-        index = find_input_device(self._device)
-        name = sd.query_devices(index)["name"]
-        rate = capture_rate(index)
-        try:
-            stream = open_stream(lambda: sd.InputStream(
-                device=index, samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * BLOCK_SECONDS),
-                latency=LATENCY_SECONDS, callback=self._on_audio))
-        except sd.PortAudioError as error:
-            raise RecorderError(f"cannot open the microphone {name!r}: {error}") from error
+        stream, name, rate = open_microphone(self._device, self._on_audio)
         with self._lock:
             self._device_name, self._rate, self._latency = name, rate, stream.latency
-            self._ring = _PrerollRing(int(rate * self._preroll_seconds))
+            self._ring = PrerollRing(int(rate * self._preroll_seconds))
             self._blocks = 0
         try:
             stream.start()
@@ -272,8 +140,7 @@ class Recorder:
             self._blocks += 1
             self._ring.write(block)
             if self._dictation is not None:
-                self._dictation.pending.append(block.copy())
-                self._dictation.captured_frames += frames
+                self._dictation.add(block)
             self._audio_arrived.notify_all()
 
     def start(self) -> None:
@@ -291,8 +158,8 @@ class Recorder:
                 self.open()
             with self._lock:
                 preroll = self._ring.latest()
-                dictation = self._dictation = _Dictation(
-                    started_at=self._last_block_at - len(preroll) / self._rate, converter=_To16k(self._rate),
+                dictation = self._dictation = DictationAudio(
+                    started_at=self._last_block_at - len(preroll) / self._rate, converter=To16k(self._rate),
                     pending=[preroll], captured_frames=len(preroll))
         threading.Thread(target=self._watch, args=(dictation,), name="dictad-mic-watchdog", daemon=True).start()
 
@@ -318,7 +185,7 @@ class Recorder:
             dictation = self._dictation
             if dictation is None:
                 return np.zeros(0, np.float32)
-            self._convert_pending(dictation, final=False)
+            dictation.convert_pending(self._lock, final=False)
             return dictation.audio.copy()
 
     def wait_for_audio(self) -> bool:
@@ -350,7 +217,7 @@ class Recorder:
             self._audio_arrived.notify_all()
         dictation.ended.set()
         with self._convert_lock:
-            self._convert_pending(dictation, final=True)
+            dictation.convert_pending(self._lock, final=True)
         return dictation.audio
 
     def _wait_for_audio_until_now(self) -> None:
@@ -373,28 +240,7 @@ class Recorder:
         if stream is not None:
             close_stream(stream)
 
-    def _convert_pending(self, dictation: _Dictation, final: bool) -> None:
-        with self._lock:
-            blocks, dictation.pending = dictation.pending, []
-        converted = [dictation.converter.convert(np.concatenate(blocks))] if blocks else []
-        if final:
-            converted.append(dictation.converter.flush())
-        dictation.audio = np.concatenate([dictation.audio, *converted])
-        self._erase_sounds(dictation, final)
-
-    def _erase_sounds(self, dictation: _Dictation, final: bool) -> None:
-        """Erase each excluded sound as soon as the recording holds it, so that a snapshot (what a
-        draft decodes) is already the beginning of the finished recording; forget a sound once
-        the recording covers everywhere it could be heard."""
-        for playback in list(dictation.sounds):
-            heard_from = playback.requested_at - dictation.started_at - SOUND_SEARCH_BEFORE_SECONDS
-            heard_until = playback.requested_at - dictation.started_at + SOUND_SEARCH_AFTER_SECONDS
-            end = int(heard_until * SAMPLE_RATE) + len(playback.sound)
-            erased = erase_sound(dictation.audio, playback.sound, int(heard_from * SAMPLE_RATE), end, growing=not final)
-            if erased or final or end <= len(dictation.audio):
-                dictation.sounds.remove(playback)
-
-    def _watch(self, dictation: _Dictation) -> None:
+    def _watch(self, dictation: DictationAudio) -> None:
         """Report a microphone that stops delivering mid-dictation, once, and release it."""
         while not dictation.ended.wait(STALL_SECONDS / 4):
             if self._stream is None:

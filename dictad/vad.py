@@ -23,7 +23,8 @@ class SpeechDetector:
     """Speech probabilities for one growing recording (not thread-safe: one caller at a time)."""
 
     def __init__(self, model: object):
-        """``model`` is faster-whisper's ``SileroVADModel`` (``faster_whisper.vad.get_vad_model()``)."""
+        """``model`` is faster-whisper's ``SileroVADModel`` (``faster_whisper.vad.get_vad_model()``):
+        1.2.1's, one ONNX session that takes the state (1.2.0's has two), hence the pin in pyproject.toml."""
         self._session = model.session  # type: ignore[attr-defined]
         self._h = np.zeros(STATE_SHAPE, np.float32)
         self._c = np.zeros(STATE_SHAPE, np.float32)

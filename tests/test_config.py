@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from dictad import transcriber as transcriber_module
-from dictad.config import ConfigError, load_config
+from dictad.config import load_config
 from dictad.transcriber import threads_per_decoder
+from dictad.typed_yaml import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -16,7 +16,9 @@ import sounddevice as sd
 from faster_whisper import WhisperModel
 
 from dictad import portaudio, sounds
-from dictad.recorder import SAMPLE_RATE, Recorder, RecorderError
+from dictad.dictation_audio import SAMPLE_RATE
+from dictad.microphones import RecorderError
+from dictad.recorder import Recorder
 from tests.rig.audio import AudioRig, Microphone
 from tests.rig.waiting import wait_until
 from tests.rig.speech import require_tools, speak, word_errors, words

@@ -9,19 +9,22 @@ gets the rule-based text and ``Cleaned.fallback_reason`` says why.
 
 from __future__ import annotations
 
-import ipaddress
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-
-import httpx
-import ollama
 
 from dictad.cleanup import Cleaned, Cleaner
 from dictad.cleanup.guard import answer_char_limit, check_answer, words
+from dictad.cleanup.ollama_client import (
+    Answer,
+    ChatRequest,
+    OllamaChat,
+    OllamaUnavailable,
+    missing_model_message,
+    too_slow_message,
+)
 from dictad.config import CleanupConfig, OllamaConfig
 
 TRANSCRIPT_OPEN = "<transcript>"
@@ -74,116 +77,6 @@ class OllamaProbe:
     problem: str | None
     """What is wrong and the exact fix, or None when cleanup will work."""
 
-
-@dataclass(frozen=True)
-class ChatRequest:
-    model: str
-    messages: list[dict[str, str]]
-    num_predict: int
-    keep_alive: str
-    char_limit: int
-    """Stop reading the answer past this many characters: it can no longer pass the guard."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    stopped: str | None = None
-    """Why the answer is incomplete, or None when the model finished it."""
-
-
-class OllamaUnavailable(Exception):
-    """Ollama gave no answer; the message says what is wrong and how to fix it, in the user's terms."""
-
-
-def is_this_machine(host: str) -> bool:
-    """Whether the Ollama at ``host`` runs here. No proxy belongs between dictad and it, whatever
-    ``http_proxy`` says (Ollama's own CLI skips proxies for loopback addresses too)."""
-    name = httpx.URL(host if "://" in host else f"http://{host}").host
-    try:
-        return name == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-class OllamaChat:
-    """One Ollama server through the official client.
-
-    Remembers whether the server rejects ``think`` (Ollama before 0.12.5 answers 400
-    "does not support thinking" to ``think: false`` for models that cannot think), so
-    only the first request pays for the retry.
-    """
-
-    def __init__(self, host: str):
-        self.host = host
-        self.sends_think = True
-        self._clients: dict[float, ollama.Client] = {}
-
-    def answer(self, request: ChatRequest, timeout_s: float, cancelled: threading.Event | None = None) -> Answer:
-        """The model's answer, read until done, cut off, ``cancelled`` or past ``request.char_limit``.
-
-        ``timeout_s`` bounds each network wait, not the whole answer: the caller owns the deadline.
-        """
-        with self._as_problem(request.model, timeout_s):
-            try:
-                return self._stream_answer(request, timeout_s, cancelled)
-            except ollama.ResponseError as error:
-                if not (self.sends_think and _rejects_think(error)):
-                    raise
-                self.sends_think = False
-            return self._stream_answer(request, timeout_s, cancelled)
-
-    def version(self, timeout_s: float) -> str:
-        with self._as_problem(None, timeout_s):
-            # The client has no call for /api/version; its own HTTP client has the resolved host.
-            response = self._client(timeout_s)._client.get("/api/version")
-            response.raise_for_status()
-            return str(response.json()["version"])
-
-    def has_model(self, model: str, timeout_s: float) -> bool:
-        with self._as_problem(model, timeout_s):
-            listed = self._client(timeout_s).list().models
-        return _full_name(model) in {_full_name(entry.model or "") for entry in listed}
-
-    def _stream_answer(self, request: ChatRequest, timeout_s: float, cancelled: threading.Event | None) -> Answer:
-        chunks = self._client(timeout_s).chat(
-            model=request.model,
-            messages=request.messages,
-            stream=True,
-            think=False if self.sends_think else None,
-            options={"temperature": 0, "num_predict": request.num_predict},
-            keep_alive=request.keep_alive,
-        )
-        text = ""
-        try:
-            for chunk in chunks:
-                text += chunk.message.content or ""
-                if chunk.done:
-                    cut_off = chunk.done_reason == "length"
-                    return Answer(text, f"the answer was cut off at {request.num_predict} tokens" if cut_off else None)
-                if len(text) > request.char_limit:
-                    return Answer(text, f"the answer ran past {request.char_limit} characters")
-                if cancelled is not None and cancelled.is_set():
-                    return Answer(text, "cancelled")
-        finally:
-            chunks.close()
-        return Answer(text, "Ollama ended the answer without finishing it")
-
-    def _client(self, timeout_s: float) -> ollama.Client:
-        if timeout_s not in self._clients:
-            self._clients[timeout_s] = ollama.Client(host=self.host, timeout=timeout_s,
-                                                     trust_env=not is_this_machine(self.host))
-        return self._clients[timeout_s]
-
-    @contextmanager
-    def _as_problem(self, model: str | None, timeout_s: float) -> Iterator[None]:
-        """Turn whatever the client raises into an ``OllamaUnavailable`` with a message for the user."""
-        try:
-            yield
-        except OllamaUnavailable:
-            raise
-        except Exception as error:  # the client can raise anything from httpx, json or pydantic
-            raise OllamaUnavailable(_describe_failure(error, self.host, model, timeout_s)) from error
 
 
 class LlmCleaner:
@@ -286,19 +179,13 @@ class LlmCleaner:
             result = outcome.get(timeout=budget)
         except queue.Empty:
             cancelled.set()
-            raise OllamaUnavailable(_too_slow(request.model, budget)) from None
+            raise OllamaUnavailable(too_slow_message(request.model, budget)) from None
         if isinstance(result, OllamaUnavailable):
             raise result
         return result
 
     def _request(self, text: str) -> ChatRequest:
-        return ChatRequest(
-            model=self._config.ollama.model,
-            messages=build_messages(text, self._config.styles[self._style], self._vocabulary),
-            num_predict=token_cap(text),
-            keep_alive=self._config.ollama.keep_alive,
-            char_limit=answer_char_limit(text),
-        )
+        return cleanup_request(text, self._config.ollama, self._config.styles[self._style], self._vocabulary)
 
     def _note_problem(self, problem: str | None) -> None:
         with self._lock:
@@ -307,6 +194,18 @@ class LlmCleaner:
             self._problem = problem
         if self.on_problem is not None:
             self.on_problem(problem)
+
+
+def cleanup_request(transcript: str, config: OllamaConfig, style_instructions: str,
+                    vocabulary: list[str]) -> ChatRequest:
+    """The request that asks the configured model to clean ``transcript``."""
+    return ChatRequest(
+        model=config.model,
+        messages=build_messages(transcript, style_instructions, vocabulary),
+        num_predict=token_cap(transcript),
+        keep_alive=config.keep_alive,
+        char_limit=answer_char_limit(transcript),
+    )
 
 
 def build_messages(transcript: str, style_instructions: str, vocabulary: list[str]) -> list[dict[str, str]]:
@@ -353,14 +252,8 @@ def probe_ollama(config: OllamaConfig) -> OllamaProbe:
     except OllamaUnavailable as problem:
         return OllamaProbe(version, None, None, str(problem))
     if not present:
-        return OllamaProbe(version, False, None, _missing_model(config.model))
-    request = ChatRequest(
-        model=config.model,
-        messages=build_messages(PROBE_TRANSCRIPT, "", []),
-        num_predict=token_cap(PROBE_TRANSCRIPT),
-        keep_alive=config.keep_alive,
-        char_limit=answer_char_limit(PROBE_TRANSCRIPT),
-    )
+        return OllamaProbe(version, False, None, missing_model_message(config.model))
+    request = cleanup_request(PROBE_TRANSCRIPT, config, "", [])
     try:
         chat.answer(request, PROBE_TIMEOUT_S)
         started = time.monotonic()
@@ -371,36 +264,6 @@ def probe_ollama(config: OllamaConfig) -> OllamaProbe:
     return OllamaProbe(version, True, round_trip_s, _over_budget(round_trip_s, config))
 
 
-def _describe_failure(error: Exception, host: str, model: str | None, timeout_s: float) -> str:
-    """What went wrong talking to Ollama, with the fix, for the tray and the event log."""
-    if isinstance(error, (ConnectionError, httpx.ConnectError)):
-        return f"Ollama is not running at {host}: start it with `ollama serve`"
-    if isinstance(error, ollama.ResponseError):
-        if error.status_code == 404 and model and "not found" in str(error.error):
-            return _missing_model(model)
-        if error.status_code == -1:
-            return f"Ollama failed while answering: {error.error} (see the `ollama serve` log)"
-        return f"Ollama answered HTTP {error.status_code}: {error.error} (see the `ollama serve` log)"
-    if isinstance(error, httpx.TimeoutException):
-        return _too_slow(model or "the model", timeout_s)
-    if isinstance(error, httpx.HTTPStatusError):
-        return f"{host} answered HTTP {error.response.status_code}: is cleanup.ollama.host an Ollama server?"
-    if isinstance(error, httpx.HTTPError):
-        return f"the connection to Ollama at {host} broke ({type(error).__name__}: {error}); see the `ollama serve` log"
-    return f"unexpected answer from {host} ({type(error).__name__}: {error}): is cleanup.ollama.host an Ollama server?"
-
-
-def _missing_model(model: str) -> str:
-    return f"model {model} not found: run `ollama pull {model}`"
-
-
-def _too_slow(model: str, timeout_s: float) -> str:
-    return (
-        f"Ollama took longer than {timeout_s:g} s to clean up with {model}: "
-        "raise cleanup.ollama.timeout_s or choose a smaller model"
-    )
-
-
 def _over_budget(round_trip_s: float, config: OllamaConfig) -> str | None:
     if round_trip_s <= config.timeout_s:
         return None
@@ -408,12 +271,3 @@ def _over_budget(round_trip_s: float, config: OllamaConfig) -> str | None:
         f"one cleanup took {round_trip_s:.1f} s, more than cleanup.ollama.timeout_s ({config.timeout_s:g} s), "
         "so dictations will get rule-based cleanup: raise the timeout or choose a smaller model"
     )
-
-
-def _rejects_think(error: ollama.ResponseError) -> bool:
-    return error.status_code == 400 and "does not support thinking" in str(error.error)
-
-
-def _full_name(model: str) -> str:
-    """Ollama's name for a model: ``llama3.2`` means ``llama3.2:latest``."""
-    return model if ":" in model.rpartition("/")[2] else f"{model}:latest"
