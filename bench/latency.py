@@ -45,7 +45,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.transcribe import fastest  # noqa: E402
-from dictad.transcriber import resolve_model, threads_per_decoder  # noqa: E402
+from dictad.whisper_model import resolve_model, threads_per_decoder  # noqa: E402
 from tests.rig.audio import AudioRig, running_pulseaudio  # noqa: E402
 from tests.rig.daemon import DaemonProcess  # noqa: E402
 from tests.rig.display import (  # noqa: E402

@@ -15,7 +15,7 @@ costs, or saves, on the same recordings and this machine.
 With ``--windows`` (``padding:shortest`` in seconds, as in bench/window.py), nothing is streamed:
 each recording's speech is decoded once, as release decodes it when nothing was committed, in each
 of those short windows, and the WER and decode times of each are printed; with ``--phases``, in each
-of those sets of transcriber.PHASES too (feature frames left out at the start, one decode each).
+of those sets of short_window.PHASES too (feature frames left out at the start, one decode each).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from unittest.mock import patch
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.transcribe import fastest  # noqa: E402
 from bench.window import RealTimeFeed, short_window  # noqa: E402
 from dictad import streaming as streaming_module  # noqa: E402
-from dictad import transcriber as transcriber_module  # noqa: E402
+from dictad import short_window as short_window_module  # noqa: E402
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.streaming import StreamingTranscription, speech_span, transcribe_while_recording  # noqa: E402
@@ -48,7 +49,7 @@ SLOW_DRAFT = {"auto": streaming_module.SLOW_DRAFT_S, "always": 0.0, "never": flo
 
 
 class TimedDecodes:
-    """The transcriber with each short-window decode's start, end and seconds of speech noted."""
+    """The transcriber with each draft's decode's start, end and seconds of speech noted."""
 
     def __init__(self, transcriber: Transcriber):
         self.transcriber = transcriber
@@ -57,9 +58,9 @@ class TimedDecodes:
     def speech_detector(self):
         return self.transcriber.speech_detector()
 
-    def decode_in_short_window(self, audio: np.ndarray) -> str | None:
+    def decode(self, audio: np.ndarray, full_windows_if: Callable[[], bool] = lambda: True) -> str | None:
         started = time.perf_counter()
-        text = self.transcriber.decode_in_short_window(audio)
+        text = self.transcriber.decode(audio, full_windows_if)
         self.decodes.append((len(audio) / SAMPLE_RATE, started, time.perf_counter()))
         return text
 
@@ -106,8 +107,8 @@ def compare_windows(transcriber: Transcriber, recordings: list[tuple[str, np.nda
     for pair in windows.split(","):
         window = short_window(transcriber.config.model, pair)
         for phases in phase_sets:
-            with patch.dict(transcriber_module.SHORT_WINDOWS, {Path(transcriber.config.model).name: window}), \
-                    patch.object(transcriber_module, "PHASES", phases):
+            with patch.dict(short_window_module.SHORT_WINDOWS, {Path(transcriber.config.model).name: window}), \
+                    patch.object(short_window_module, "PHASES", phases):
                 timed = [(reference, *fastest(lambda: transcriber.decode(speech), 1)) for reference, speech in spans]
             times = [seconds for _, _, seconds in timed]
             print(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s, phases {phases}: "
@@ -125,7 +126,7 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=0.0, help="replay only clips at least this long")
     parser.add_argument("--commit", choices=SLOW_DRAFT, default="auto")
     parser.add_argument("--windows", help="decode each recording once in these short windows (padding:shortest,...)")
-    parser.add_argument("--phases", nargs="+", type=phase_set, default=[transcriber_module.PHASES],
+    parser.add_argument("--phases", nargs="+", type=phase_set, default=[short_window_module.PHASES],
                         help="with --windows: sets of feature frames left out at the start (0,1 0 ...)")
     args = parser.parse_args()
 

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
-from dictad.transcriber import Transcriber, resolve_model, threads_per_decoder  # noqa: E402
+from dictad.transcriber import Transcriber  # noqa: E402
+from dictad.whisper_model import resolve_model, threads_per_decoder  # noqa: E402
 from tests.rig.speech import SENTENCES, VOICES, speak, word_error_rate  # noqa: E402
 
 

@@ -49,11 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.transcribe import fastest  # noqa: E402
 from dictad import streaming as streaming_module  # noqa: E402
-from dictad import transcriber as transcriber_module  # noqa: E402
+from dictad import short_window as short_window_module  # noqa: E402
 from dictad.audio_file import read_audio_file  # noqa: E402
 from dictad.config import load_config  # noqa: E402
 from dictad.streaming import StreamingTranscription, speech_span, transcribe_while_recording  # noqa: E402
-from dictad.transcriber import SAMPLE_RATE, ShortWindow, Transcriber  # noqa: E402
+from dictad.short_window import ShortWindow  # noqa: E402
+from dictad.transcriber import SAMPLE_RATE, Transcriber  # noqa: E402
 from tests.rig.speech import dictation_corpus, silence, word_error_rate  # noqa: E402
 
 BLOCK = SAMPLE_RATE // 10
@@ -95,7 +96,7 @@ class RealTimeFeed:
 def short_window(model: str, pair: str) -> ShortWindow:
     """The window ``padding:shortest`` (seconds), heard in phases where ``model``'s own window is."""
     padding_s, shortest_s = (float(value) for value in pair.split(":"))
-    own = transcriber_module.SHORT_WINDOWS.get(Path(model).name, ShortWindow(padding_s, shortest_s))
+    own = short_window_module.SHORT_WINDOWS.get(Path(model).name, ShortWindow(padding_s, shortest_s))
     return replace(own, padding_s=padding_s, shortest_s=shortest_s)
 
 
@@ -106,8 +107,8 @@ def window_table(transcriber: Transcriber, clips: list[tuple[np.ndarray, str]],
     batch_shifted = word_error_rate([(r, transcriber.transcribe(audio).text) for audio, r in shifted])
     print_window_row("batch (30 s window)", batch, "", batch_shifted)
     for window in windows:
-        with patch.dict(transcriber_module.SHORT_WINDOWS, {transcriber.config.model: window}):
-            untrusted = sum(transcriber.decode_in_short_window(audio) is None for audio, _ in clips)
+        with patch.dict(short_window_module.SHORT_WINDOWS, {transcriber.config.model: window}):
+            untrusted = sum(transcriber.short_window.decode(audio) is None for audio, _ in clips)
             results = [(reference, *fastest(lambda: transcriber.decode(audio), REPEATS)) for audio, reference in clips]
             spans = word_error_rate([(reference, decode_speech_span(transcriber, audio)) for audio, reference in shifted])
         print_window_row(f"clip + {window.padding_s:g} s, at least {window.shortest_s:g} s", results, str(untrusted), spans)

@@ -24,7 +24,8 @@ from dictad.events import EventLog
 from dictad.heap import share_one_heap
 from dictad.inject import Delivery, deliver
 from dictad.keyspec import format_keys, parse_hotkey
-from dictad.transcriber import ModelLoadError, Transcriber, where_it_runs
+from dictad.transcriber import Transcriber
+from dictad.whisper_model import ModelLoadError, where_it_runs
 
 log = logging.getLogger("dictad")
 

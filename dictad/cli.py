@@ -137,7 +137,8 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from dictad.audio_file import AudioFileError, read_audio_file
-    from dictad.transcriber import ModelLoadError, Transcriber
+    from dictad.transcriber import Transcriber
+    from dictad.whisper_model import ModelLoadError
 
     config = load_config(args.config)
     try:

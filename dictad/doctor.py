@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from dictad.config import Config
 from dictad.desktop import survey_all
 from dictad.desktop.choosing import Choice, forcing_variable
-from dictad.desktop.session import Session, current_session
+from dictad.desktop.session import NO_SESSION_FIX, Session, current_session
 
-SESSION_FIX = "run dictad inside your desktop session (DISPLAY or WAYLAND_DISPLAY must be set)"
 NEEDED = ("hotkey", "keyboard", "clipboard")
 """Without these dictation is crippled; without the others dictad works, and says what is missing."""
 WITHOUT = {
@@ -50,7 +49,7 @@ def print_report(checks: list[Check]) -> None:
 
 
 def check_model(config: Config) -> Check:
-    from dictad.transcriber import BUNDLED_MODELS, ModelLoadError, load_whisper_model, where_it_runs
+    from dictad.whisper_model import BUNDLED_MODELS, ModelLoadError, load_whisper_model, where_it_runs
 
     name = config.transcription.model
     started = time.perf_counter()
@@ -90,7 +89,7 @@ def check_audio_input(config: Config) -> Check:
 
 def check_session(session: Session) -> Check:
     if session.kind == "none":
-        return Check("session", False, session.describe(), SESSION_FIX)
+        return Check("session", False, session.describe(), NO_SESSION_FIX)
     return Check("session", True, session.describe())
 
 
@@ -111,7 +110,7 @@ def _fix(choice: Choice, session: Session) -> str:
     if choice.forced_by:
         return f"unset {forcing_variable(choice.concern)}, or set it to a backend that works here"
     if session.kind == "none":
-        return SESSION_FIX
+        return NO_SESSION_FIX
     return FIXES.get((choice.concern, session.kind), "")
 
 

@@ -13,7 +13,7 @@ phrase cut off from what went before a little worse (see COMMIT_AFTER_S). Since 
 commits depends on how long it took to decode, the same recording can come out committed on a
 busy or slow machine and whole on a fast one. Drafts are decoded outside the lock: release never
 waits for a draft of audio it does not need, though it may wait for the model to finish decoding
-one (the model's decoders all hear each window at once: transcriber.PHASES).
+one (the model's decoders all hear each window at once: short_window.PHASES).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,37 +36,24 @@ SPEECH_THRESHOLD = 0.5
 """Silero VAD's usual threshold: a window above it is speech."""
 TRAILING_SILENCE_S = 0.1
 """Kept after the last speech; decoding stops there, so a draft starts this long after the
-speech ends. bench/window.py: as accurate as 0.2 s."""
+speech ends. As accurate as 0.2 s (``python bench/window.py``)."""
 LEADING_SILENCE_S = 0.4
-"""Kept before the speech; decoding starts there. faster-whisper's own VAD keeps 0.4 s too.
-bench/window.py, 24 clips each shifted 8 ways (batch 7.6%): 0.4 s, WER 7.4% decoded once and
-9.3% streamed; 0.3 s, 8.7% and 9.9%. Another draw of shifts (batch 8.5%): 0.4 s 8.4%, 0.5 s
-10.7%, decoded once."""
+"""Kept before the speech; decoding starts there, as faster-whisper's own VAD does. 0.3 s and
+0.5 s both heard worse (``python bench/window.py --leading 0.3,0.4,0.5``)."""
 COMMIT_AFTER_S = 8.0
 COMMIT_PAUSE_S = 0.2
 """A draft of at least COMMIT_AFTER_S that was slow to decode (SLOW_DRAFT_S) is committed when the
 speech resumes at least COMMIT_PAUSE_S after its end (a pause of 0.3 s with the trailing silence).
-The figures below were measured with every such draft committed, however fast. Shorter drafts are
-decoded again with what follows: Whisper hears a phrase cut off from what went before it worse
-than the whole, so every commit costs a little. bench/window.py, 24 clips each shifted 8 ways
-(seeds 2 and 3 of its shifts, windows of at least 12 s; batch 8.97%, decoded once 8.29%):
-streamed, 10.61% committing after 3 s, 9.65% after 6 s, 9.22% after 8 s. Streamed in real time,
-release to text took at most 57 ms, 211 ms and 146 ms: a later commit leaves a longer last
-stretch to decode, but the draft of it is usually done by the time the key comes up. Shorter
-pauses cut too often: 0.15 s gave 9.78% on the same shifted clips; with 3 s commits and 8 s
-windows, 0.1 s gave 8.9% against 7.3% in real time."""
+Shorter drafts are decoded again with what follows: Whisper hears a phrase cut off from what went
+before it worse than the whole, so every commit costs a little accuracy, the more the earlier it
+comes; shorter pauses cut too often. Re-measure with ``python bench/window.py`` and
+``python bench/replay.py RUN.json --commit always|never``."""
 SLOW_DRAFT_S = 0.3
-"""A draft is committed only if decoding it took at least this long. People let go of the key about
-0.3 s or more after they stop speaking, 0.45 s or more after the end of the speech as the VAD places
-it, and the last draft starts 0.1 s after that end: a dictation a third longer than a draft that
-took 0.3 s decodes in about 0.4 s, in time. Where drafts decode faster, a long dictation is decoded
-whole, as accurately as batch; where slower, committing keeps release fast. The 13 s recordings of
-two rig runs, replayed in real time on their 2-core machine, one CPU thread a decoder
-(bench/replay.py --min-seconds 12): drafts of 9.6-10 s decoded in 0.21-0.28 s, the whole 12.4-13.4 s
-in 0.29-0.37 s, done by 0.46 s after the speech ended, and the key came up 0.47-0.82 s after it. At
-0.25 s, three of the twelve were committed. Twelve such recordings of two other runs had a WER of
-7.36% decoded whole and 8.44% committed (--commit never and always), and no release waited. (Both
-measured with 8 s of silence after the speech in the short window; see SHORT_WINDOWS.)"""
+"""A draft is committed only if decoding it took at least this long. People let go of the key
+0.3 s or more after they stop speaking, and the last draft starts 0.1 s after the speech ends:
+a dictation a third longer than a draft that took 0.3 s decodes in about 0.4 s, in time. Where
+drafts decode faster, a long dictation is decoded whole, as accurately as batch; where slower,
+committing keeps release fast (``python bench/replay.py RUN.json --min-seconds 12``)."""
 
 
 class GrowingSpeechDetector(Protocol):
@@ -73,8 +61,10 @@ class GrowingSpeechDetector(Protocol):
 
 
 class SpeechDecoder(Protocol):
+    """The speech model, as dictad.transcriber.Transcriber offers it."""
+
     def speech_detector(self) -> GrowingSpeechDetector: ...
-    def decode_in_short_window(self, audio: np.ndarray) -> str | None: ...
+    def decode(self, audio: np.ndarray, full_windows_if: Callable[[], bool] = ...) -> str | None: ...
     def decode_in_full_windows(self, audio: np.ndarray) -> str: ...
 
 
@@ -159,10 +149,7 @@ class StreamingTranscription:
     def _decode(self, draft: Draft) -> None:
         started = time.perf_counter()
         try:
-            text = self._decoder.decode_in_short_window(draft.audio)
-            if text is None and self._recording:
-                text = self._decoder.decode_in_full_windows(draft.audio)
-            draft.text = text
+            draft.text = self._decoder.decode(draft.audio, full_windows_if=lambda: self._recording)
         finally:
             draft.decode_s = time.perf_counter() - started
             draft.decoded.set()
@@ -204,9 +191,8 @@ class StreamingTranscription:
             draft.decoded.wait()
             if draft.text is not None:
                 return draft.text, True
-            return self._decoder.decode_in_full_windows(speech), False
-        text = self._decoder.decode_in_short_window(speech)
-        return (self._decoder.decode_in_full_windows(speech) if text is None else text), False
+            return self._decoder.decode_in_full_windows(speech), False  # its short window was not trusted
+        return self._decoder.decode(speech), False
 
     def _uncommitted_span(self, audio: np.ndarray, final: bool = False) -> Span | None:
         """The speech after the committed part; commits the draft first when it was slow to decode

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dictad import transcriber as transcriber_module
+from dictad import whisper_model
 from dictad.config import load_config
-from dictad.transcriber import threads_per_decoder
+from dictad.whisper_model import threads_per_decoder
 from dictad.typed_yaml import ConfigError
 
 
@@ -150,6 +150,6 @@ def test_dictad_refuses_a_bad_config_with_exit_code_2(tmp_path):
 @pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (8, 4), (64, 4)])
 def test_the_cores_are_shared_between_the_decoders_unless_threads_are_configured(monkeypatch, cores, threads):
     # Machines with other numbers of cores cannot exist here: only the count dictad sees is changed.
-    monkeypatch.setattr(transcriber_module, "usable_cores", lambda: cores)
+    monkeypatch.setattr(whisper_model, "usable_cores", lambda: cores)
     assert threads_per_decoder(None) == threads
     assert threads_per_decoder(6) == 6

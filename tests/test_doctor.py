@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from dictad.transcriber import DECODERS
+from dictad.whisper_model import DECODERS
 from tests.ollama_server import FakeOllama, Reply
 from tests.rig.daemon import auto_device
 
@@ -83,7 +83,7 @@ def test_doctor_names_the_session_and_the_backend_of_each_desktop_part(
     lines = result.stdout.splitlines()
     assert f"[ok] session: X11 display {x_display}" in lines
     for line in ("[ok] hotkey: xorg", "[ok] keyboard: xorg", "[ok] focus: xorg",
-                 "[ok] clipboard: xclip; skipped wl-clipboard: WAYLAND_DISPLAY is not set",
+                 "[ok] clipboard: xclip; skipped wl-clipboard: no Wayland display",
                  "[ok] notify: dbus", "[ok] tray: gtk"):
         assert line in lines, result.stdout
     assert result.returncode == 0, result.stdout
@@ -92,7 +92,7 @@ def test_doctor_names_the_session_and_the_backend_of_each_desktop_part(
 def test_doctor_says_which_clipboard_tools_are_missing_and_how_to_get_one(tmp_path, x_display):
     result = doctor(tmp_path, "", PATH=str(tmp_path))
     assert result.returncode == 1
-    assert ("[!!] clipboard: no backend: wl-clipboard: WAYLAND_DISPLAY is not set; "
+    assert ("[!!] clipboard: no backend: wl-clipboard: no Wayland display; "
             "xclip: xclip not found on PATH; xsel: xsel not found on PATH") in result.stdout
     assert "fix: sudo apt install xclip   (or set output.method: type)" in result.stdout
     typing = doctor(tmp_path, "output:\n  method: type\n", PATH=str(tmp_path))

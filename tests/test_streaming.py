@@ -19,9 +19,9 @@ from faster_whisper.vad import get_vad_model
 from dictad.audio_file import read_audio_file
 from dictad.streaming import COMMIT_AFTER_S, StreamingTranscription, speech_span, transcribe_while_recording
 from dictad import streaming as streaming_module
-from dictad import transcriber as transcriber_module
-from dictad.transcriber import (PHASES, SAMPLE_RATE, Transcriber, ends_repeating, is_trusted,
-                                padded_with_silence, silence_level)
+from dictad import short_window as short_window_module
+from dictad.short_window import PHASES, ends_repeating, is_trusted, padded_with_silence, silence_level
+from dictad.transcriber import SAMPLE_RATE, Transcriber
 from dictad.vad import VAD_WINDOW, SpeechDetector
 from tests.rig.speech import SENTENCES, SHORT_PHRASES, VOICES, silence, speak, word_error_rate, words
 
@@ -41,16 +41,16 @@ class CountingDecoder:
     def speech_detector(self):
         return self.transcriber.speech_detector()
 
-    def decode_in_short_window(self, audio: np.ndarray) -> str | None:
+    def decode(self, audio: np.ndarray, full_windows_if: Callable[[], bool] = lambda: True) -> str | None:
         self.decoded_seconds.append(len(audio) / SAMPLE_RATE)
-        return self.transcriber.decode_in_short_window(audio)
+        return self.transcriber.decode(audio, full_windows_if)
 
     def decode_in_full_windows(self, audio: np.ndarray) -> str:
         return self.transcriber.decode_in_full_windows(audio)
 
 
 class HeldDecoder(CountingDecoder):
-    """Holds the short-window decodes that ``hold`` picks until :meth:`let_go`: the streaming thread
+    """Holds the decodes that ``hold`` picks until :meth:`let_go`: the streaming thread
     made slow at a chosen moment, so the order of events is the test's, not the machine's."""
 
     HOLD_LIMIT_S = 60
@@ -62,11 +62,11 @@ class HeldDecoder(CountingDecoder):
         self.holding = threading.Event()
         self.held_until_the_limit = False
 
-    def decode_in_short_window(self, audio: np.ndarray) -> str | None:
+    def decode(self, audio: np.ndarray, full_windows_if: Callable[[], bool] = lambda: True) -> str | None:
         if self._hold(audio):
             self.holding.set()
             self.held_until_the_limit |= not self._gate.wait(self.HOLD_LIMIT_S)
-        return super().decode_in_short_window(audio)
+        return super().decode(audio, full_windows_if)
 
     def let_go(self) -> None:
         self._gate.set()
@@ -307,7 +307,7 @@ def test_short_phrases_decode_in_the_short_window_as_well_as_in_the_full_one(tra
             audio = read_audio_file(make_clip(phrase, voice))
             span = speech_span(transcriber.speech_detector().update(audio, final=True))
             spans.append((phrase, audio[span.start : span.end]))
-    short_window = [(phrase, transcriber.decode_in_short_window(speech)) for phrase, speech in spans]
+    short_window = [(phrase, transcriber.short_window.decode(speech)) for phrase, speech in spans]
     full_windows = [(phrase, transcriber.decode_in_full_windows(speech)) for phrase, speech in spans]
 
     # In 3 s windows a third of them ran on into loops and fell back; the guard may still catch one.
@@ -320,8 +320,8 @@ def test_short_phrases_decode_in_the_short_window_as_well_as_in_the_full_one(tra
 def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcriber, make_clip, monkeypatch):
     text = " ".join(SENTENCES[7:11])  # 13 s in one breath: the first window's text stops after 11.4 s
     audio = read_audio_file(make_clip(text, "en-gb-x-rp+m1"))
-    decodes = spy_on(transcriber, "_decode_window", monkeypatch)
-    short_windows = transcriber.decode_in_short_window(audio)
+    decodes = spy_on(transcriber.short_window, "_decode_window", monkeypatch)
+    short_windows = transcriber.short_window.decode(audio)
     assert short_windows is not None, "fell back to the full windows"
     # Two windows, each decoded once: a window of 10 s or more is heard in one phase, and so is one
     # that goes on where another stopped.
@@ -330,18 +330,18 @@ def test_a_long_stretch_of_speech_is_decoded_to_its_end_in_short_windows(transcr
     assert word_error_rate([(text, short_windows)]) <= word_error_rate([(text, full_windows)]) + 0.1, short_windows
 
 
-def spy_on(transcriber: Transcriber, method: str, monkeypatch) -> list:
+def spy_on(decoder: object, method: str, monkeypatch) -> list:
     """What each call of ``method`` returned, in the order they returned (a spy: every window is
     still decoded for real)."""
     returned = []
-    decode = getattr(transcriber, method)
+    decode = getattr(decoder, method)
 
     def noting_what_it_returns(*args, **kwargs):
         result = decode(*args, **kwargs)
         returned.append(result)
         return result
 
-    monkeypatch.setattr(transcriber, method, noting_what_it_returns)
+    monkeypatch.setattr(decoder, method, noting_what_it_returns)
     return returned
 
 
@@ -350,11 +350,11 @@ def test_each_window_is_heard_in_every_phase_and_the_text_whisper_is_surest_of_i
     """A microphone places speech anywhere against Whisper's 20 ms encoder steps, and tiny.en's
     text changes with a shift of 10 ms: the phases that disagree here are what the choice is for."""
     sentences = [clip(sentence, voice) for sentence, voice in zip(SENTENCES[:8], VOICES * 2)]
-    decoded = spy_on(transcriber, "_decode_window", monkeypatch)
+    decoded = spy_on(transcriber.short_window, "_decode_window", monkeypatch)
     disagreements = 0
     for audio in sentences:
         decoded.clear()
-        text = transcriber.decode_in_short_window(audio)
+        text = transcriber.short_window.decode(audio)
         assert len(decoded) == len(PHASES), "one window, decoded once in each phase"
         assert all(is_trusted(window) for window in decoded), decoded
         assert text == max(decoded, key=lambda window: window.score).text, "kept a text Whisper was less sure of"
@@ -368,9 +368,9 @@ def test_noise_heard_as_silence_in_one_phase_is_silence_in_two(transcriber, monk
     for most draws of noise. Were some to get past the detector, a second phase must not give it a
     second chance to become words: no speech heard in any phase wins."""
     draws = [np.random.default_rng(seed).normal(0, 0.1, SAMPLE_RATE * 3).astype(np.float32) for seed in range(10)]
-    two_phases = [transcriber.decode_in_short_window(noise) for noise in draws]
-    monkeypatch.setattr(transcriber_module, "PHASES", PHASES[:1])
-    one_phase = [transcriber.decode_in_short_window(noise) for noise in draws]
+    two_phases = [transcriber.short_window.decode(noise) for noise in draws]
+    monkeypatch.setattr(short_window_module, "PHASES", PHASES[:1])
+    one_phase = [transcriber.short_window.decode(noise) for noise in draws]
     assert "" in one_phase, "no draw was heard as silence: nothing to compare"
     assert all(two == "" for one, two in zip(one_phase, two_phases) if one == ""), (one_phase, two_phases)
 
@@ -385,7 +385,7 @@ def test_with_a_vocabulary_the_short_window_is_still_used_and_reaches_the_end(de
     audio = read_audio_file(make_clip(said))
     span = speech_span(transcriber.speech_detector().update(audio, final=True))
     speech = audio[span.start : span.end]
-    short_window = transcriber.decode_in_short_window(speech)
+    short_window = transcriber.short_window.decode(speech)
     assert short_window is not None, "fell back to the full windows"
     full_windows = transcriber.decode_in_full_windows(speech)
     assert word_error_rate([(said, short_window)]) <= word_error_rate([(said, full_windows)]) + 0.1, short_window
@@ -410,7 +410,7 @@ def fast_dictation(tmp_path_factory) -> np.ndarray:
 
 
 def test_fast_speech_is_decoded_in_short_windows_with_no_words_written_twice(transcriber, fast_dictation):
-    short_windows = transcriber.decode_in_short_window(fast_dictation)
+    short_windows = transcriber.short_window.decode(fast_dictation)
     assert short_windows is not None, "fell back to the full windows"
     assert not phrases_said_twice(short_windows), short_windows
     full_windows = transcriber.decode_in_full_windows(fast_dictation)
@@ -419,20 +419,20 @@ def test_fast_speech_is_decoded_in_short_windows_with_no_words_written_twice(tra
 
 
 def test_a_text_within_its_token_budget_is_decoded_whole(transcriber, fast_dictation, monkeypatch):
-    whole = transcriber.decode_in_short_window(fast_dictation)
-    monkeypatch.setattr(transcriber_module, "TOKENS_PER_SECOND", 6)  # 85 tokens for 12 s, 67 needed
-    assert transcriber.decode_in_short_window(fast_dictation) == whole
-    monkeypatch.setattr(transcriber_module, "TOKENS_PER_SECOND", 4)  # 61
-    assert transcriber.decode_in_short_window(fast_dictation) is None, "ran past its budget, yet trusted"
+    whole = transcriber.short_window.decode(fast_dictation)
+    monkeypatch.setattr(short_window_module, "TOKENS_PER_SECOND", 6)  # 85 tokens for 12 s, 67 needed
+    assert transcriber.short_window.decode(fast_dictation) == whole
+    monkeypatch.setattr(short_window_module, "TOKENS_PER_SECOND", 4)  # 61
+    assert transcriber.short_window.decode(fast_dictation) is None, "ran past its budget, yet trusted"
 
 
 def test_words_after_the_last_timestamp_are_decoded_again_not_written_twice(transcriber, clip, monkeypatch):
     text = " ".join(SENTENCES[11:14])
     audio = clip(text)
-    whole = transcriber.decode_in_short_window(audio)
+    whole = transcriber.short_window.decode(audio)
     # Whisper made to stop after 30 tokens: mid-sentence, after words it has not given a timestamp yet.
-    monkeypatch.setattr(transcriber_module, "generation_length", lambda prompt_length, max_tokens: 60)
-    cut_short = transcriber.decode_in_short_window(audio)
+    monkeypatch.setattr(short_window_module, "generation_length", lambda prompt_length, max_tokens: 60)
+    cut_short = transcriber.short_window.decode(audio)
     assert cut_short is not None
     assert not phrases_said_twice(cut_short), cut_short
     assert word_error_rate([(text, cut_short)]) <= word_error_rate([(text, whole)]) + 0.05, (cut_short, whole)

@@ -15,7 +15,8 @@ import pytest
 
 from dictad.audio_file import read_audio_file
 from dictad.config import TranscriptionConfig
-from dictad.transcriber import ModelLoadError, Transcriber, load_whisper_model
+from dictad.transcriber import Transcriber
+from dictad.whisper_model import ModelLoadError, load_whisper_model
 from tests.rig.speech import SENTENCES as CORPUS, word_error_rate
 
 pytestmark = pytest.mark.slow
