@@ -2,12 +2,11 @@
 
 glibc gives each thread that allocates an arena of its own (up to eight a core), and keeps what
 is freed there for that arena's next use. The model's two decoders run in threads of their own
-and, since short windows are decoded in two phases at once (transcriber.PHASES), both make large
-allocations: each arena came to hold the largest decode it had ever made. Over 72 rig
-recordings decoded as drafts and at release (/tmp/z/mem2.py), resident memory ended at 338 MiB
-with glibc's arenas and 269 MiB with one (peaks 338 and 323 MiB), and took as long (5.72 s and
-5.69 s for 24 decodes). Handing freed memory back after each dictation (malloc_trim) went lower
-still, but the next decodes paid for it in page faults (6.35 s).
+and, since short windows are decoded in two phases at once (short_window.PHASES), both make
+large allocations: each arena came to hold the largest decode it had ever made. One arena holds
+a fifth less at the end of a run, as fast; handing memory back after each dictation
+(malloc_trim) made the next decodes pay in page faults. Re-measure with ``python
+bench/latency.py`` (its peak memory row); the figures are in bench/README.md.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import sounddevice as sd
 from dictad.dictation_audio import SAMPLE_RATE
 from dictad.portaudio import open_stream
 
-# One callback per 100 ms: measured 0.3% of a core while idle, against 7-15% with PortAudio's
-# default block size through PulseAudio.
+# One callback per 100 ms: a fraction of PortAudio's default block size's idle CPU through
+# PulseAudio (bench/latency.py's idle CPU row; bench/README.md).
 BLOCK_SECONDS = 0.1
 LATENCY_SECONDS = 0.2
 

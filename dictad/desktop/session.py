@@ -24,6 +24,7 @@ _KNOWN_DESKTOPS = frozenset({
 _READ = ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "DISPLAY", "XDG_CURRENT_DESKTOP",
          *(name for name, _ in _COMPOSITOR_SOCKETS))
 _NOT_X11_OR_WAYLAND = ("win32", "darwin")
+NO_SESSION_FIX = "run dictad inside your desktop session (DISPLAY or WAYLAND_DISPLAY must be set)"
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ class DaemonProcess:
     def events(self) -> list[dict]:
         """Every event logged so far; a line still being written is left for the next call.
 
-        Only the bytes added since the last call are read. Callers poll this every 20 ms while
-        dictad decodes on the same cores: parsing the whole log each time (200 lines) slowed a 13 s
-        decode on two cores from 807 to 913 ms (median of 16), reading only what was added to 820 ms.
+        Only the bytes added since the last call are read: callers poll this every 20 ms while
+        dictad decodes on the same cores, and parsing the whole log each time slowed its decodes
+        by a tenth (bench/README.md).
         """
         if self.events_path.exists():
             with self.events_path.open("rb") as log:

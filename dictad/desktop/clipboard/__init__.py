@@ -1,7 +1,7 @@
 """The clipboard, as text: read what the user copied, put text on it.
 
 pyperclip runs the clipboard tools; the backends are its tools, tried in the order pyperclip
-itself picks them (wl-clipboard where WAYLAND_DISPLAY is set, then xclip, then xsel).
+itself picks them (wl-clipboard in a Wayland session, then xclip, then xsel).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def choose_clipboard(session: Session) -> Clipboard:
 
 def _why_not_wl_clipboard(session: Session) -> str | None:
     if not session.wayland_display:
-        return "WAYLAND_DISPLAY is not set"
+        return "no Wayland display"
     return _missing("wl-copy", "wl-paste")
 
 

@@ -8,11 +8,10 @@ indistinguishable from real keys, so every app takes them.
 A character that is not on the layout is typed by lending it an unused keycode, as
 xdotool does. Apps learn of a new mapping from an event and re-read it lazily, and
 libX11 can lose a mapping change that arrives while it is re-reading the previous
-one: a Tk window then typed nothing, or a character lent earlier, for about 1 in 25
-texts when keycodes were lent between keystrokes. So every keycode a text needs is
-lent before its first key, followed by a short settle (0 wrong texts in 80 with
-20 ms, and with 50 ms), and lent keycodes stay lent until dictad exits, so that
-a character used before costs nothing the next time.
+one: a Tk window then typed nothing, or a character lent earlier, now and then when
+keycodes were lent between keystrokes. So every keycode a text needs is lent before
+its first key, followed by a short settle (bench/README.md), and lent keycodes stay
+lent until dictad exits, so that a character used before costs nothing the next time.
 
 Real key events mix with keys the user still holds (Alt + our Ctrl+V is Ctrl+Alt+V)
 and go to whoever grabbed the keyboard (our own hotkey does, until its key comes up),
