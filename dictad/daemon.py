@@ -25,7 +25,7 @@ from dictad.config import Config, load_config
 from dictad.events import EventLog
 from dictad.history import RecentDictation, RecentDictations
 from dictad.inject import Delivery
-from dictad.input_policy import CONTROL_COMMANDS, InputPolicy
+from dictad.input_policy import RECORDING_COMMANDS, InputPolicy
 from dictad.pipeline import SpeechToText, Stages, Trip, take_trip
 from dictad.recording import Microphone, Recordings, Take, keep_audio
 from dictad.settings import LiveSettings
@@ -82,14 +82,19 @@ class Daemon:
     def _work(self) -> None:
         while (take := self._jobs.get()) is not None:
             try:
-                self._show_outcome(take_trip(take.audio, self._stages(), take.drafts))
+                self._take_on_its_trip(take)
             except Exception as error:
                 log.exception("dictation failed")
                 self.status_record.fail(f"dictation failed: {error}")
             finally:
-                if take.keep_as is not None:
-                    keep_audio(take.keep_as, take.audio)
                 self.status_record.update(lambda status: replace(status, busy=status.busy - 1))
+
+    def _take_on_its_trip(self, take: Take) -> None:
+        try:
+            self._show_outcome(take_trip(take.audio, self._stages(), take.drafts))
+        finally:
+            if take.keep_as is not None:
+                keep_audio(take.keep_as, take.audio)
 
     def _stages(self) -> Stages:
         return Stages(self.transcriber, self.settings.finish, self._deliver_once_the_hotkey_is_up,
@@ -120,13 +125,13 @@ class Daemon:
             return {"recent": self.recent}
         if name == "reload":
             return self.status() if self.reload_config() else {"ok": False, "error": self.error}
-        if name in CONTROL_COMMANDS:
+        if name in RECORDING_COMMANDS:
             self.input.command(name)
         return self.status()
 
     def status(self) -> dict[str, Any]:
-        status, config = self.status_record.now, self.config
-        return {"state": self.state.value, "pid": os.getpid(), "mode": config.mode,
+        (status, shown), config = self.status_record.read(), self.config
+        return {"state": shown.value, "pid": os.getpid(), "mode": config.mode,
                 "cleanup": config.cleanup.mode, "paused": status.paused, "queued": status.busy,
                 "error": status.error}
 
@@ -187,8 +192,7 @@ class Daemon:
         self.apply_config(replace(self.config, mode=mode))
 
     def toggle_pause(self) -> None:
-        self.recordings.cancel()
-        self.status_record.update(lambda status: replace(status, paused=not status.paused))
+        self.recordings.toggle_pause()
 
     def copy_last(self) -> None:
         latest = self.history.latest()

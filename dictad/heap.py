@@ -5,8 +5,8 @@ is freed there for that arena's next use. The model's two decoders run in thread
 and, since short windows are decoded in two phases at once (short_window.PHASES), both make
 large allocations: each arena came to hold the largest decode it had ever made. One arena holds
 a fifth less at the end of a run, as fast; handing memory back after each dictation
-(malloc_trim) made the next decodes pay in page faults. Re-measure with ``python
-bench/latency.py`` (its peak memory row); the figures are in bench/README.md.
+(malloc_trim) made the next decodes pay in page faults. ``python bench/latency.py``'s peak
+memory row watches the result; how the heap settings compared is in bench/README.md.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-CONTROL_COMMANDS = ("toggle", "start", "stop", "cancel")
+RECORDING_COMMANDS = ("toggle", "start", "stop", "cancel")
 
 
-class Takes(Protocol):
+class RecordingControls(Protocol):
     """What the policy drives: recordings that start, stop (and go on their trip) or are cancelled."""
 
     @property
@@ -26,46 +26,46 @@ class Takes(Protocol):
 
 
 class InputPolicy:
-    """Turns hotkey events and control commands into starts, stops and cancels of ``takes``;
+    """Turns hotkey events and control commands into starts, stops and cancels of ``recordings``;
     ``mode`` gives the current mode ("hold" or "toggle") each time it is asked."""
 
-    def __init__(self, takes: Takes, mode: Callable[[], str]):
-        self._takes = takes
+    def __init__(self, recordings: RecordingControls, mode: Callable[[], str]):
+        self._recordings = recordings
         self._mode = mode
         self._key_up = threading.Condition()
         self._key_held = False
 
     def hotkey_pressed(self) -> None:
-        if self._mode() == "toggle" and self._takes.recording:
-            self._takes.stop()
+        if self._mode() == "toggle" and self._recordings.recording:
+            self._recordings.stop()
             return
         with self._key_up:
             self._key_held = self._mode() == "hold"
-        self._takes.start()
+        self._recordings.start()
 
     def hotkey_released(self) -> None:
         with self._key_up:
             self._key_held = False
             self._key_up.notify_all()
         if self._mode() == "hold":
-            self._takes.stop()
+            self._recordings.stop()
 
     def escape_pressed(self) -> None:
-        self._takes.cancel()
+        self._recordings.cancel()
 
     def command(self, name: str) -> None:
-        """One of CONTROL_COMMANDS, from the control socket (a compositor's key binding, a script)."""
+        """One of RECORDING_COMMANDS, from the control socket (a compositor's key binding, a script)."""
         actions: dict[str, Callable[[], None]] = {
-            "toggle": self.toggle, "start": self._takes.start, "stop": self._takes.stop,
-            "cancel": self._takes.cancel,
+            "toggle": self.toggle, "start": self._recordings.start, "stop": self._recordings.stop,
+            "cancel": self._recordings.cancel,
         }
         actions[name]()
 
     def toggle(self) -> None:
-        if self._takes.recording:
-            self._takes.stop()
+        if self._recordings.recording:
+            self._recordings.stop()
         else:
-            self._takes.start()
+            self._recordings.start()
 
     def wait_until_key_up(self) -> None:
         """Return once the hotkey is not held (at once in toggle mode)."""

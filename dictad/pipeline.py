@@ -4,8 +4,8 @@ delivery, history.
 :func:`take_trip` is the whole trip in one function. The daemon's worker calls it for one
 dictation at a time; a test calls it with no thread at all. It emits each stage's event as
 the stage ends (``transcribed``, ``cleaned``, ``injected``, or ``discarded``), so that the
-event log times every stage, and returns a :class:`Trip` that says what happened. It changes
-no state: the daemon reads the trip (an undelivered text shows as an error).
+event log times every stage, and returns a :class:`Trip` that says what happened. It leaves
+the daemon's state alone: the daemon reads the trip (an undelivered text shows as an error).
 """
 
 from __future__ import annotations

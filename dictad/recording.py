@@ -56,14 +56,14 @@ class Take:
 
 class Recordings:
     """Starts, stops and cancels recordings from ``microphone``, and hands each stopped one to
-    ``submit``. ``decoder`` gives the speech model in use (a reload may swap it)."""
+    ``submit``. ``speech_model`` gives the model in use (a reload may swap it)."""
 
-    def __init__(self, microphone: Microphone, settings: LiveSettings, decoder: Callable[[], SpeechDecoder],
+    def __init__(self, microphone: Microphone, settings: LiveSettings, speech_model: Callable[[], SpeechDecoder],
                  status: StatusRecord, events: EventLog, submit: Callable[[Take], None],
                  on_started: Callable[[], None], notify: Callable[[str], None]):
         self._microphone = microphone
         self._settings = settings
-        self._decoder = decoder
+        self._speech_model = speech_model
         self._status = status
         self._events = events
         self._submit = submit
@@ -95,8 +95,8 @@ class Recordings:
             self._cap_timer.daemon = True
             self._cap_timer.start()
             self._drafts = self._draft_while_recording() if config.transcription.streaming else None
-            self._events.emit("recording_started")
-            self._status.change(recording=True, microphone_lost=False, error=None)
+            self._status.update(lambda status: replace(status, recording=True, microphone_lost=False, error=None),
+                                announce="recording_started")
         self._on_started()
 
     def stop(self) -> None:
@@ -122,6 +122,12 @@ class Recordings:
     def cancel(self) -> None:
         if self._end(keep_last_word=False) is not None:
             self._events.emit("cancelled")
+
+    def toggle_pause(self) -> None:
+        """Pause (cancelling a recording) or resume; no press gets in between."""
+        with self._lock:
+            self.cancel()
+            self._status.update(lambda status: replace(status, paused=not status.paused))
 
     def microphone_failed(self, message: str) -> None:
         """The microphone stopped delivering: say so; what was recorded is still transcribed."""
@@ -151,7 +157,7 @@ class Recordings:
         self._notify(message)
 
     def _draft_while_recording(self) -> StreamingTranscription:
-        drafts = StreamingTranscription(self._decoder(), self._settings.config.transcription.language)
+        drafts = StreamingTranscription(self._speech_model(), self._settings.config.transcription.language)
         threading.Thread(target=transcribe_while_recording, args=(self._microphone, drafts),
                          name="dictad-streaming", daemon=True).start()
         return drafts
@@ -159,7 +165,7 @@ class Recordings:
     def _end(self, keep_last_word: bool = True,
              queued: bool = False) -> tuple[np.ndarray, StreamingTranscription | None] | None:
         """Stop the microphone: the audio, and what was decoded of it while recording. ``queued``:
-        the recording goes on its trip, so the state goes straight to working.
+        the recording goes on its trip, so the state goes straight from recording to working.
 
         To keep a last word whole, the stop waits for the audio still on its way from the
         device (at most a block), but only when the recording so far ends in speech: after a
@@ -173,12 +179,12 @@ class Recordings:
             drafts, self._drafts = self._drafts, None
             if drafts is not None:
                 drafts.recording_ended()
+            self._status.update(lambda status: replace(status, recording=False, busy=status.busy + queued))
             try:
                 audio = self._microphone.stop(wait_for_buffered=keep_last_word and self._may_end_in_speech(drafts))
             except BaseException:
-                self._status.change(recording=False)
+                self._status.update(lambda status: replace(status, busy=status.busy - queued))
                 raise
-            self._status.update(lambda status: replace(status, recording=False, busy=status.busy + queued))
             return audio, drafts
 
     def _may_end_in_speech(self, drafts: StreamingTranscription | None) -> bool:

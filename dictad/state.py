@@ -58,30 +58,41 @@ def shown_state(status: Status) -> State:
 
 
 class StatusRecord:
-    """Holds the current :class:`Status`; the one place that changes it and says so."""
+    """Holds the current :class:`Status`; the one place that changes it and says so.
+
+    Events are emitted under the record's lock, so that they come in the order of the changes;
+    the lock is reentrant, so a listener may change the status again."""
 
     def __init__(self, events: EventLog, notify: Callable[[str], None]):
         self._events = events
         self._notify = notify
-        self._lock = threading.Lock()
-        self._status = Status()
-        self._shown = State.IDLE
+        self._lock = threading.RLock()
+        self._now = (Status(), State.IDLE)
 
     @property
     def now(self) -> Status:
-        return self._status
+        return self._now[0]
 
     @property
     def shown(self) -> State:
-        return self._shown
+        return self._now[1]
 
-    def update(self, edit: Callable[[Status], Status]) -> Status:
-        """Apply ``edit`` to the current status, and emit ``state`` if what is shown changed."""
+    def read(self) -> tuple[Status, State]:
+        """The status and the state shown for it, as one consistent pair."""
+        return self._now
+
+    def update(self, edit: Callable[[Status], Status], announce: str | None = None) -> Status:
+        """Apply ``edit`` to the current status, and emit ``state`` if what is shown changed.
+        ``announce``: an event emitted in the same step, before ``state``, so that no other
+        change can come between them."""
         with self._lock:
-            self._status = status = edit(self._status)
+            status, shown_before = self._now
+            status = edit(status)
             shown = shown_state(status)
-            if shown != self._shown:
-                self._shown = shown
+            self._now = (status, shown)
+            if announce is not None:
+                self._events.emit(announce)
+            if shown != shown_before:
                 self._events.emit("state", state=shown.value, detail=status.error or "")
         return status
 

@@ -72,9 +72,9 @@ def threads_per_decoder(configured: int | None) -> int:
     """CPU threads for each decoder: ``transcription.cpu_threads``, or the usable cores shared out
     between the DECODERS (at most MOST_THREADS_EACH), so that two decodes at once do not fight
     over them. The decoder writes a token in many small steps, each waiting for every thread: on
-    2 cores one thread each wrote tokens about twice as fast as two. Re-measure with
-    ``python bench/transcribe.py`` under a config that sets ``transcription.cpu_threads``
-    (figures in bench/README.md). The GPU ignores it."""
+    2 cores one thread each wrote tokens about twice as fast as two (bench/README.md;
+    ``python bench/transcribe.py`` times whole decodes under a config's
+    ``transcription.cpu_threads``). The GPU ignores it."""
     if configured is not None:
         return configured
     return max(1, min(MOST_THREADS_EACH, usable_cores() // DECODERS))

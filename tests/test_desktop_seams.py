@@ -175,7 +175,7 @@ def test_without_clipboard_tools_there_is_no_clipboard_and_each_tool_is_named(
     monkeypatch.setenv("PATH", str(tmp_path))
     choice = choice_of("clipboard")
     assert choice.skipped == (("wl-clipboard", "no Wayland display"), ("xclip", "xclip not found on PATH"),
-                              ("xsel", "xsel not found on PATH"))
+                              ("xsel", "xsel not found on PATH"), ("klipper", "klipper and qdbus not found on PATH"))
     with pytest.raises(ClipboardUnavailable, match="^no clipboard tool: install xclip or xsel$"):
         choose_clipboard(current_session())
 

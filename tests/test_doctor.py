@@ -93,7 +93,8 @@ def test_doctor_says_which_clipboard_tools_are_missing_and_how_to_get_one(tmp_pa
     result = doctor(tmp_path, "", PATH=str(tmp_path))
     assert result.returncode == 1
     assert ("[!!] clipboard: no backend: wl-clipboard: no Wayland display; "
-            "xclip: xclip not found on PATH; xsel: xsel not found on PATH") in result.stdout
+            "xclip: xclip not found on PATH; xsel: xsel not found on PATH; "
+            "klipper: klipper and qdbus not found on PATH") in result.stdout
     assert "fix: sudo apt install xclip   (or set output.method: type)" in result.stdout
     typing = doctor(tmp_path, "output:\n  method: type\n", PATH=str(tmp_path))
     assert "none needed: output.method is type" in typing.stdout

@@ -10,7 +10,7 @@ from dictad.input_policy import InputPolicy
 from tests.rig.waiting import stays_false, wait_until
 
 
-class Takes:
+class Recordings:
     """Recordings as the policy sees them: it notes what it was asked to do."""
 
     def __init__(self) -> None:
@@ -30,33 +30,33 @@ class Takes:
         self.recording = False
 
 
-def policy_in(mode: str) -> tuple[InputPolicy, Takes]:
-    takes = Takes()
-    return InputPolicy(takes, mode=lambda: mode), takes
+def policy_in(mode: str) -> tuple[InputPolicy, Recordings]:
+    recordings = Recordings()
+    return InputPolicy(recordings, mode=lambda: mode), recordings
 
 
 def test_hold_records_from_press_to_release() -> None:
-    policy, takes = policy_in("hold")
+    policy, recordings = policy_in("hold")
     policy.hotkey_pressed()
     policy.hotkey_released()
-    assert takes.asked == ["start", "stop"]
+    assert recordings.asked == ["start", "stop"]
 
 
 def test_toggle_starts_on_one_press_and_stops_on_the_next_whatever_the_releases() -> None:
-    policy, takes = policy_in("toggle")
+    policy, recordings = policy_in("toggle")
     policy.hotkey_pressed()
     policy.hotkey_released()
     policy.hotkey_pressed()
     policy.hotkey_released()
-    assert takes.asked == ["start", "stop"]
+    assert recordings.asked == ["start", "stop"]
 
 
 @pytest.mark.parametrize("mode", ["hold", "toggle"])
 def test_escape_cancels(mode: str) -> None:
-    policy, takes = policy_in(mode)
+    policy, recordings = policy_in(mode)
     policy.hotkey_pressed()
     policy.escape_pressed()
-    assert takes.asked == ["start", "cancel"]
+    assert recordings.asked == ["start", "cancel"]
 
 
 @pytest.mark.parametrize(("commands", "asked"), [
@@ -65,10 +65,10 @@ def test_escape_cancels(mode: str) -> None:
     (["start", "cancel"], ["start", "cancel"]),
 ])
 def test_control_commands_drive_the_same_recordings(commands: list[str], asked: list[str]) -> None:
-    policy, takes = policy_in("hold")
+    policy, recordings = policy_in("hold")
     for command in commands:
         policy.command(command)
-    assert takes.asked == asked
+    assert recordings.asked == asked
 
 
 def test_text_waits_while_the_hotkey_is_held_in_hold_mode() -> None:

@@ -200,6 +200,31 @@ def test_release_during_the_draft_of_its_own_audio_uses_that_draft(transcriber, 
     assert results[0].text == transcriber.decode(audio[final.start : final.end])
 
 
+def test_a_draft_released_before_its_short_window_failed_leaves_the_full_windows_to_release(
+        transcriber, clip, monkeypatch):
+    """Started after release, the draft's full-window decode would take the cores from release's own."""
+    monkeypatch.delitem(short_window_module.SHORT_WINDOWS, "tiny.en")  # no short window is ever trusted
+    full_windows = spy_on(transcriber.model, "transcribe", monkeypatch)
+    audio = np.concatenate([clip(SENTENCES[2]), silence(0.5)])
+    final = speech_span(transcriber.speech_detector().update(audio, final=True))
+    decoder = HeldDecoder(transcriber, hold=lambda speech: len(speech) == final.end - final.start)
+    stream = StreamingTranscription(decoder)
+    streaming = threading.Thread(target=record, args=(stream, audio))
+    streaming.start()
+    assert decoder.holding.wait(60), "no draft of the whole sentence was started while recording"
+    stream.recording_ended()  # the key comes up while that draft decodes
+    decoded_while_recording = len(full_windows)
+
+    decoder.let_go()
+    streaming.join(60)
+    assert len(full_windows) == decoded_while_recording, "the draft started the full windows after release"
+    result = stream.finish(audio)
+
+    assert not result.from_draft
+    assert len(full_windows) == decoded_while_recording + 1, "release did not decode in the full windows once"
+    assert result.text == transcriber.decode_in_full_windows(audio[final.start : final.end])
+
+
 def test_a_draft_decoding_at_release_does_not_carry_the_stream_into_the_next_dictation(transcriber, clip):
     first = np.concatenate([clip(SENTENCES[2]), silence(0.5)])
     second = np.concatenate([clip(SENTENCES[8]), silence(0.5)])

@@ -32,10 +32,11 @@ CONCERNS = ("hotkey", "keyboard", "focus", "clipboard", "notify", "tray")
 
 
 class Desktop:
-    """The backends of one session, each chosen at its first use and kept.
+    """The backends of one session.
 
-    The keyboard, focus and clipboard (what delivery uses) are kept until ``forget_delivery()``:
-    after a delivery fails unexpectedly, the next one chooses and connects them afresh.
+    The keyboard, focus and clipboard (what delivery uses) are chosen at their first use and kept
+    until ``forget_delivery()``: after a delivery fails unexpectedly, the next one chooses and
+    connects them afresh. The hotkey and the tray are made when asked for.
     """
 
     def __init__(self, session: Session | None = None) -> None:
@@ -53,9 +54,10 @@ class Desktop:
         return choose_tray(self.session, model, APP_NAME, self.notify)
 
     def notify(self, message: str) -> None:
-        """Tell the user, tray icon or not; never raises. Safe from any thread."""
+        """Tell the user, tray icon or not; never raises. Safe from any thread. Chosen afresh each
+        time (it costs nothing), so that a session bus that comes up after dictad is used."""
         try:
-            notifier = self._keep("notify", lambda: choose_notifier(self.session, APP_NAME))
+            notifier = choose_notifier(self.session, APP_NAME)
         except NotifyUnavailable as reason:  # only when DICTAD_NOTIFY_BACKEND forces one that cannot work
             log.warning("desktop notification not shown (%s): %s", reason, message)
             return

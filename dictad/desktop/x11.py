@@ -153,9 +153,9 @@ def close_quietly(display: Display) -> None:
 def why_no_system_tray(display_name: str) -> str | None:
     """Why no tray icon can be shown on ``display_name``: no panel owns its system tray selection."""
     try:
-        display = Display(display_name)
-    except (xerror.DisplayError, OSError) as failure:
-        return f"cannot connect to the X display {display_name!r}: {failure}"
+        display = connect(display_name, ConnectionError)
+    except ConnectionError as failure:
+        return str(failure)
     try:
         selection = display.intern_atom(f"_NET_SYSTEM_TRAY_S{display.get_default_screen()}")
         if display.get_selection_owner(selection) == X.NONE:

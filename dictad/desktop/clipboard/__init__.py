@@ -1,7 +1,7 @@
 """The clipboard, as text: read what the user copied, put text on it.
 
 pyperclip runs the clipboard tools; the backends are its tools, tried in the order pyperclip
-itself picks them (wl-clipboard in a Wayland session, then xclip, then xsel).
+itself picks them (wl-clipboard in a Wayland session, then xclip, xsel and KDE's klipper).
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def _why_not_wl_clipboard(session: Session) -> str | None:
     return _missing("wl-copy", "wl-paste")
 
 
-def _why_not_x11_tool(tool: str, session: Session) -> str | None:
+def _why_not_x11_tool(tools: tuple[str, ...], session: Session) -> str | None:
     if not session.x_display:
         return "no X display (DISPLAY is not set)"
-    return _missing(tool)
+    return _missing(*tools)
 
 
 def _missing(*tools: str) -> str | None:
@@ -58,6 +58,7 @@ def _make_pyperclip(tool: str, session: Session) -> Clipboard:
 
 BACKENDS = (
     Backend("wl-clipboard", _why_not_wl_clipboard, partial(_make_pyperclip, "wl-clipboard")),
-    Backend("xclip", partial(_why_not_x11_tool, "xclip"), partial(_make_pyperclip, "xclip")),
-    Backend("xsel", partial(_why_not_x11_tool, "xsel"), partial(_make_pyperclip, "xsel")),
+    Backend("xclip", partial(_why_not_x11_tool, ("xclip",)), partial(_make_pyperclip, "xclip")),
+    Backend("xsel", partial(_why_not_x11_tool, ("xsel",)), partial(_make_pyperclip, "xsel")),
+    Backend("klipper", partial(_why_not_x11_tool, ("klipper", "qdbus")), partial(_make_pyperclip, "klipper")),
 )
