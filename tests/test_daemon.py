@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -290,6 +291,23 @@ def test_a_folder_for_the_audio_that_cannot_be_made_costs_only_the_audio(rig, tm
     dictate(daemon, recorder, 1)
     wait_until(lambda: window.texts == ["The report is ready"], what="the dictation")
     wait_until(lambda: daemon.state is State.IDLE, what="idle again")
+
+
+def test_a_surprise_while_keeping_the_audio_is_shown_and_the_next_dictation_still_goes(rig, tmp_path, monkeypatch):
+    """The WAV writer failing in a way that is not a disk error (a wave.Error cannot be caused for
+    real on demand): the worker must live on, or every later dictation would wait forever."""
+    daemon, recorder, _, window, seen = rig
+    daemon.recordings.keep_audio_in = tmp_path
+
+    def unwritable(path, audio):
+        raise wave.Error("# channels not specified")
+
+    monkeypatch.setattr("dictad.recording.write_wav", unwritable)
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: daemon.error, what="the failure to be shown")
+    assert "dictation failed: # channels not specified" in daemon.error and daemon.status()["queued"] == 0
+    dictate(daemon, recorder, 2)
+    wait_until(lambda: window.texts == ["The report is ready", "Call me back"], what="both dictations")
 
 
 def test_a_bad_config_reload_keeps_the_running_config(rig, tmp_path):
