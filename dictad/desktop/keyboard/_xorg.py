@@ -33,7 +33,9 @@ from dictad.desktop.keyboard import KeyboardUnavailable, KeysNotSent
 from dictad.desktop.x11 import char_keysym, connect, keysym_name, keysyms_of
 
 KEYS_UP_TIMEOUT_S = 2.0
-_KEYS_UP_POLL_S = 0.01
+_KEYS_UP_POLL_S = 0.002
+"""How often to look whether the keys are up: the text goes in this long after the last one at
+most, and a look is one cheap round trip to the X server (bench/latency.py; bench/README.md)."""
 _LENT_KEYCODES_SETTLE_S = 0.05
 
 # (keycode, whether Shift is needed) for each keysym typable at level 1 or 2 of a key.
