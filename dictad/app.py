@@ -162,6 +162,7 @@ def run_daemon(config: Config, events_path: Path | None, keep_audio: Path | None
     try:
         app = DesktopApp(config, events)
         app.daemon.recordings.keep_audio_in = keep_audio
+        control.watch(app.daemon.status_record)
         app.start()
     except ModelLoadError as error:
         log.error("%s", error)

@@ -10,11 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from typing import TYPE_CHECKING
 
 from dictad import __version__
-from dictad.config import Config, config_as_dict, default_config_path, load_config
-from dictad.typed_yaml import ConfigError
+
+if TYPE_CHECKING:
+    from dictad.config import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141
@@ -31,9 +32,18 @@ CONTROL_COMMANDS = {
 log = logging.getLogger("dictad")
 
 
+QUICK_COMMANDS = ("start", "stop", "toggle", "cancel")
+"""What compositor key bindings run on every press and release: sent without reading the config or
+building the parser, so that the text is not held up by dictad's own start-up (bench/wayland_latency.py)."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0] in QUICK_COMMANDS:
+        return send_control(argv[0])
+    from dictad.typed_yaml import ConfigError
+
+    parser = build_parser()
     args = parser.parse_args(argv or ["run"])
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
@@ -72,7 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-audio", type=Path, metavar="DIR",
                      help="save each dictation's audio in DIR as a WAV (for bug reports and benchmarks)")
     for name, summary in CONTROL_COMMANDS.items():
-        _command(commands, name, cmd_control, summary, config=False).set_defaults(control=name)
+        control = _command(commands, name, cmd_control, summary, config=False)
+        control.set_defaults(control=name, follow=False, text=False)
+        if name == "status":
+            _add_follow_options(control)
+
+    autostart = _command(commands, "autostart", cmd_autostart,
+                         "start dictad when you log in (an XDG autostart entry), or stop doing so", config=False)
+    autostart.add_argument("action", nargs="?", choices=["on", "off", "status"], default="status",
+                           help="on: add the entry; off: remove it; status (the default): say whether it is there")
 
     transcribe = _command(commands, "transcribe", cmd_transcribe, "print the text of audio files")
     _add_cleanup_choice(transcribe, ["off", "rules", "llm"])
@@ -85,9 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cleanup_choice(clean, ["rules", "llm"])
     clean.add_argument("texts", nargs="*", metavar="TEXT")
 
+    bindings = _command(commands, "bindings", cmd_bindings,
+                        "print the key bindings for your compositor's config that hold the hotkey to dictate (Wayland)")
+    bindings.add_argument("--compositor", choices=["sway", "hyprland", "river", "other"],
+                          help="the compositor to print them for (default: the running one)")
     _command(commands, "doctor", cmd_doctor, "check the model, audio, desktop session and each desktop part, and Ollama")
     _command(commands, "config", cmd_config, "print where the config is read from and its effective values")
     return parser
+
+
+def _load_config(path: Path | None) -> Config:
+    from dictad.config import load_config
+
+    return load_config(path)
+
+
+def _default_config_path() -> Path:
+    from dictad.config import default_config_path
+
+    return default_config_path()
 
 
 def _command(commands, name: str, handler, summary: str, config: bool = True) -> argparse.ArgumentParser:
@@ -95,9 +129,16 @@ def _command(commands, name: str, handler, summary: str, config: bool = True) ->
     parser.set_defaults(handler=handler)
     if config:
         parser.add_argument("--config", type=Path, metavar="PATH",
-                            help=f"config file (default: {default_config_path()})")
+                            help=f"config file (default: {_default_config_path()})")
     parser.add_argument("--debug", action="store_true", help="debug logging (includes transcripts)")
     return parser
+
+
+def _add_follow_options(status: argparse.ArgumentParser) -> None:
+    status.add_argument("--follow", action="store_true",
+                        help="one JSON line now and one per change, until Ctrl+C (for bars: Waybar, i3status...)")
+    status.add_argument("--text", action="store_true",
+                        help="with --follow: each line also has last_text, the last dictated text")
 
 
 def _add_cleanup_choice(parser: argparse.ArgumentParser, modes: list[str]) -> None:
@@ -107,14 +148,24 @@ def _add_cleanup_choice(parser: argparse.ArgumentParser, modes: list[str]) -> No
 def cmd_run(args: argparse.Namespace) -> int:
     from dictad.app import run_daemon
 
-    return run_daemon(load_config(args.config), args.events, args.keep_audio)
+    return run_daemon(_load_config(args.config), args.events, args.keep_audio)
 
 
 def cmd_control(args: argparse.Namespace) -> int:
+    if args.text and not args.follow:
+        print("dictad: --text goes with --follow", file=sys.stderr)
+        return EXIT_USAGE
+    if args.follow:
+        return follow_status(args.text)
+    return send_control(args.control)
+
+
+def send_control(command: str) -> int:
+    """Send ``command`` to the running daemon and print its answer."""
     from dictad.control import NotRunning, send_command
 
     try:
-        answer = send_command(args.control)
+        answer = send_command(command)
     except NotRunning as error:
         print(f"dictad: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -124,7 +175,7 @@ def cmd_control(args: argparse.Namespace) -> int:
     if not answer.get("ok"):
         print(f"dictad: {answer.get('error')}", file=sys.stderr)
         return EXIT_FAILURE
-    if args.control == "recent":
+    if command == "recent":
         for text in answer["recent"]:
             print(text)
         if not answer["recent"]:
@@ -135,12 +186,45 @@ def cmd_control(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def follow_status(with_text: bool) -> int:
+    """Print the daemon's status lines as they come, each flushed at once (a bar reads them live).
+    Ctrl+C is how a user ends it, so that is a quiet success; the daemon going away is an error."""
+    from dictad.control import NotRunning, Refused, follow
+
+    try:
+        for line in follow(with_text):
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:  # the reader left (dictad status --follow | head -1): main says so
+        raise
+    except (NotRunning, Refused) as error:
+        print(f"dictad: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as error:
+        print(f"dictad: the running daemon did not answer: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("dictad: the running dictad went away (its control socket closed)", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def cmd_autostart(args: argparse.Namespace) -> int:
+    from dictad import autostart
+
+    try:
+        print(autostart.ACTIONS[args.action]())
+    except OSError as error:
+        print(f"dictad: cannot change {error.filename or autostart.entry_path()}: {error.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from dictad.audio_file import AudioFileError, read_audio_file
     from dictad.transcriber import Transcriber
     from dictad.whisper_model import ModelLoadError
 
-    config = load_config(args.config)
+    config = _load_config(args.config)
     try:
         transcriber = Transcriber(config.transcription, config.vocabulary)
     except ModelLoadError as error:
@@ -178,7 +262,7 @@ def _printable(path: Path) -> str:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = _load_config(args.config)
     mode = args.cleanup or (config.cleanup.mode if config.cleanup.mode != "off" else "rules")
     finish = _finisher(config, mode)
     lines = args.texts or (line.rstrip("\n") for line in sys.stdin)
@@ -204,20 +288,36 @@ def _say_llm_problem(message: str | None) -> None:
         print(f"dictad: LLM cleanup unavailable, using rules: {message}", file=sys.stderr)
 
 
+def cmd_bindings(args: argparse.Namespace) -> int:
+    from dictad.autostart import dictad_command
+    from dictad.desktop.bindings import binding_lines
+    from dictad.desktop.session import current_session
+    from dictad.keyspec import parse_hotkey
+
+    config = _load_config(args.config)
+    compositor = args.compositor or current_session().desktop
+    print(binding_lines(compositor, parse_hotkey(config.hotkey), dictad_command()))
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dictad.doctor import print_report, run_checks
 
-    config = load_config(args.config)
+    config = _load_config(args.config)
     checks = run_checks(config)
     print_report(checks)
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILURE
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = _load_config(args.config)
     if config.source is not None:
         print(f"# config read from {config.source}, over dictad's defaults")
     else:
-        print(f"# no config file at {default_config_path()}: dictad's defaults are in effect")
+        print(f"# no config file at {_default_config_path()}: dictad's defaults are in effect")
+    import yaml
+
+    from dictad.config import config_as_dict
+
     print(yaml.safe_dump(config_as_dict(config), sort_keys=False, allow_unicode=True), end="")
     return EXIT_OK

@@ -3,6 +3,10 @@
 This is how Wayland users, whose compositors allow no global key grabs, bind dictation
 to a compositor shortcut. One line in, one JSON line out, over a Unix socket that only
 the user can reach (0600 in a 0700 directory under the runtime dir).
+
+``follow`` (``dictad status --follow``, for bars without a tray) is the one request that keeps
+its connection: one JSON line now and one per change of the state record, until either side
+leaves. ``follow text`` adds the last dictated text to each line.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import socket
 import socketserver
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from dictad.state import StatusRecord
+
 COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent", "reload")
+FOLLOW_REQUESTS = {"follow": False, "follow text": True}
+"""The requests that keep the connection, and whether their lines carry the last text."""
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], dict[str, Any]]
@@ -34,6 +42,10 @@ class NotRunning(RuntimeError):
     """No dictad answers on the control socket."""
 
 
+class Refused(RuntimeError):
+    """The running dictad answered a request with an error."""
+
+
 def socket_path() -> Path:
     with warnings.catch_warnings():
         # Without XDG_RUNTIME_DIR (over ssh, in a bare X session) platformdirs falls back to
@@ -45,17 +57,44 @@ def socket_path() -> Path:
 def send_command(command: str, path: Path | None = None, timeout_s: float = 5.0) -> dict[str, Any]:
     """Send one command to the running daemon and return its answer."""
     path = path or socket_path()
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.settimeout(timeout_s)
-            client.connect(str(path))
-            client.sendall(command.encode() + b"\n")
-            answer = client.makefile("rb").readline()
-    except (FileNotFoundError, ConnectionRefusedError) as error:
-        raise NotRunning(f"dictad is not running (no answer on {path}): start it with `dictad run`") from error
+    with _connect(path, timeout_s) as client:
+        client.sendall(command.encode() + b"\n")
+        answer = client.makefile("rb").readline()
     if not answer:
         raise NotRunning(f"dictad closed the control socket {path} without answering")
     return json.loads(answer)
+
+
+def follow(with_text: bool = False, path: Path | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the running daemon's status lines as they come, the current one first; the end of the
+    iteration is the daemon going away (a torn last line too: it dropped a reader that fell behind)."""
+    path = path or socket_path()
+    request = "follow text" if with_text else "follow"
+    with _connect(path, timeout_s=5.0) as client:
+        client.sendall(request.encode() + b"\n")
+        client.settimeout(None)  # a line comes when the state changes, however long that takes
+        for line in client.makefile("rb"):
+            if not line.endswith(b"\n"):
+                return
+            answer = json.loads(line)
+            if answer.get("ok") is False:  # a dictad from before `follow`, say
+                raise Refused(answer.get("error", "the request was refused"))
+            yield answer
+
+
+def _connect(path: Path, timeout_s: float) -> socket.socket:
+    """A connection to the daemon's socket, or NotRunning with what to do about it."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(timeout_s)
+    try:
+        client.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError) as error:
+        client.close()
+        raise NotRunning(f"dictad is not running (no answer on {path}): start it with `dictad run`") from error
+    except OSError:
+        client.close()
+        raise
+    return client
 
 
 class ControlServer:
@@ -65,14 +104,28 @@ class ControlServer:
         self.path = path or socket_path()
         self._handler = handler
         self._server: socketserver.ThreadingUnixStreamServer | None = None
+        self._followers = _Followers(handler)
+
+    @property
+    def followers(self) -> int:
+        """How many ``follow`` clients are connected."""
+        return self._followers.count()
+
+    def watch(self, record: StatusRecord) -> None:
+        """Send ``follow`` clients a line at each change of ``record``; until this is called (the
+        model still loading) they have the handler's status line, then the daemon's at once."""
+        self._followers.watch(record)
 
     def start(self) -> None:
         self._claim_path()
-        handler = self._handler
+        handler, followers = self._handler, self._followers
 
         class _Connection(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 command = self.rfile.readline().decode(errors="replace").strip()
+                if command in FOLLOW_REQUESTS:
+                    followers.serve(self.connection, FOLLOW_REQUESTS[command])
+                    return
                 answer = json.dumps(_answer(handler, command)).encode() + b"\n"
                 try:
                     self.wfile.write(answer)
@@ -90,6 +143,7 @@ class ControlServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._followers.close()
             self._server.server_close()
             self._server = None
             self.path.unlink(missing_ok=True)
@@ -113,9 +167,123 @@ class ControlServer:
         )
 
 
+class _Follower:
+    """One ``follow`` connection, and the last line it was sent (a line that did not change is not sent)."""
+
+    def __init__(self, connection: socket.socket, with_text: bool):
+        self.connection = connection
+        self.with_text = with_text
+        self.last_line = b""
+
+    def send(self, description: dict[str, Any]) -> bool:
+        """Send the line for ``description`` if it changed; False if it could not go whole at once.
+        The send never waits: a client that stops reading must not hold up the daemon."""
+        line = self._line(description)
+        if line == self.last_line:
+            return True
+        try:
+            sent = self.connection.send(line, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+        except OSError:  # its buffer is full, or it has gone
+            return False
+        self.last_line = line
+        return sent == len(line)
+
+    def _line(self, description: dict[str, Any]) -> bytes:
+        """The text's length always, the text itself only when asked for: a bar shows what it is given."""
+        fields = {key: value for key, value in description.items() if key != "last_text"}
+        fields["last_text_chars"] = len(description["last_text"])
+        if self.with_text:
+            fields["last_text"] = description["last_text"]
+        return json.dumps(fields, ensure_ascii=False).encode() + b"\n"
+
+    def drop(self) -> None:
+        """End the connection: its thread, waiting for the client to leave, wakes and ends."""
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _Followers:
+    """The open ``follow`` connections; every line goes out under one lock, so each client gets the
+    changes in order and never a line older than one it already has.
+
+    The lines are made from the handler's ``status`` and ``recent`` answers, which only read; they are
+    made under the state record's lock (when it calls), so the handler must never wait for that lock
+    from another thread."""
+
+    def __init__(self, handler: Handler):
+        self._handler = handler
+        self._lock = threading.Lock()
+        self._open: list[_Follower] = []
+        self._unwatch: Callable[[], None] | None = None
+        self._closed = False
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def watch(self, record: StatusRecord) -> None:
+        self._unwatch = record.watch(lambda status, shown: self.send_all())
+        self.send_all()
+
+    def serve(self, connection: socket.socket, with_text: bool) -> None:
+        """Keep ``connection`` until the client leaves or is dropped; this thread only waits for that."""
+        follower = _Follower(connection, with_text)
+        with self._lock:
+            if self._closed or not follower.send(_describe(self._handler)):
+                return
+            self._open.append(follower)
+        try:
+            while connection.recv(1024):  # a follower has nothing more to say: what it sends is ignored
+                pass
+        except OSError:
+            pass
+        finally:
+            self._leave(follower)
+
+    def send_all(self) -> None:
+        """Send each follower the current line; drop those that cannot take it at once."""
+        with self._lock:
+            if not self._open:
+                return
+            description = _describe(self._handler)
+            for follower in list(self._open):
+                if not follower.send(description):
+                    log.debug("dropped a `follow` client that fell behind or went away")
+                    follower.drop()
+                    self._open.remove(follower)
+
+    def _leave(self, follower: _Follower) -> None:
+        """Once this returns, no line is sent to ``follower``'s connection: it may be closed."""
+        with self._lock:
+            if follower in self._open:
+                self._open.remove(follower)
+
+    def close(self) -> None:
+        """The server stops: stop watching, and end every connection (each client sees the daemon go)."""
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        with self._lock:
+            self._closed = True
+            for follower in self._open:
+                follower.drop()
+            self._open.clear()
+
+
+def _describe(handler: Handler) -> dict[str, Any]:
+    """What ``dictad status`` says, with the last dictated text ("" when none yet) for the lines to use."""
+    description = {key: value for key, value in _answer(handler, "status").items() if key != "ok"}
+    recent = _answer(handler, "recent").get("recent") or []
+    description["last_text"] = recent[0] if recent else ""
+    return description
+
+
 def _answer(handler: Handler, command: str) -> dict[str, Any]:
     if command not in COMMANDS:
-        return {"ok": False, "error": f"unknown command {command!r}: expected one of {', '.join(COMMANDS)}"}
+        expected = ", ".join((*COMMANDS, *FOLLOW_REQUESTS))
+        return {"ok": False, "error": f"unknown command {command!r}: expected one of {expected}"}
     try:
         return {"ok": True, **handler(command)}
     except Exception as error:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from dictad.autostart import dictad_command
 from dictad.config import Config
 from dictad.desktop import survey_all
+from dictad.desktop.bindings import HOLD_COMPOSITORS, binding_lines
 from dictad.desktop.choosing import Choice, forcing_variable
 from dictad.desktop.session import NO_SESSION_FIX, Session, current_session
+from dictad.keyspec import parse_hotkey
 
 NEEDED = ("hotkey", "keyboard", "clipboard")
 """Without these dictation is crippled; without the others dictad works, and says what is missing."""
@@ -18,10 +21,9 @@ WITHOUT = {
     "tray": "dictad runs without a tray icon",
 }
 FIXES = {
-    ("hotkey", "wayland"): "bind `dictad toggle` (or `dictad start` / `dictad stop`) to a shortcut in your "
-                           "compositor's keyboard settings; dictad listens on its control socket",
-    ("keyboard", "wayland"): "take the text from `dictad recent` or the tray's Recent dictations "
-                             "until dictad can type into Wayland windows",
+    ("keyboard", "wayland"): "sudo apt install wtype   (sway, Hyprland, river, niri); on KDE and GNOME allow "
+                             "dictad's remote control once when the desktop asks. Until then each text is left "
+                             "on the clipboard, and a notification says which keys paste it",
     ("clipboard", "x11"): "sudo apt install xclip   (or set output.method: type)",
     ("clipboard", "wayland"): "sudo apt install wl-clipboard   (or set output.method: type)",
 }
@@ -103,15 +105,26 @@ def check_concern(choice: Choice, session: Session, config: Config) -> Check:
         return Check(concern, True, f"{detail}; none needed: output.method is type")
     if concern not in NEEDED:
         return Check(concern, True, f"{detail}; {WITHOUT[concern]}")
-    return Check(concern, False, detail, _fix(choice, session))
+    return Check(concern, False, detail, _fix(choice, session, config))
 
 
-def _fix(choice: Choice, session: Session) -> str:
+def _fix(choice: Choice, session: Session, config: Config) -> str:
     if choice.forced_by:
         return f"unset {forcing_variable(choice.concern)}, or set it to a backend that works here"
     if session.kind == "none":
         return NO_SESSION_FIX
+    if (choice.concern, session.kind) == ("hotkey", "wayland"):
+        return _bindings_fix(session, config)
     return FIXES.get((choice.concern, session.kind), "")
+
+
+def _bindings_fix(session: Session, config: Config) -> str:
+    """The compositor's own key bindings run `dictad start` and `dictad stop`: the lines to add."""
+    lines = binding_lines(session.desktop, parse_hotkey(config.hotkey), dictad_command())
+    if session.desktop not in HOLD_COMPOSITORS:
+        return lines
+    indented = "".join(f"\n       {line}" for line in lines.splitlines())
+    return f"add these lines to your {session.desktop} config (`dictad bindings` prints them):{indented}"
 
 
 def check_ollama(config: Config) -> Check:

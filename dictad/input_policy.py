@@ -56,10 +56,18 @@ class InputPolicy:
     def command(self, name: str) -> None:
         """One of RECORDING_COMMANDS, from the control socket (a compositor's key binding, a script)."""
         actions: dict[str, Callable[[], None]] = {
-            "toggle": self.toggle, "start": self._recordings.start, "stop": self._recordings.stop,
+            "toggle": self.toggle, "start": self._start_again, "stop": self._recordings.stop,
             "cancel": self._recordings.cancel,
         }
         actions[name]()
+
+    def _start_again(self) -> None:
+        """A ``start`` while recording means the stop of the last hold never came (sway drops a
+        ``--release`` binding when another key is pressed during the hold): that take is
+        delivered, and this press records the next one, so neither is lost."""
+        if self._recordings.recording:
+            self._recordings.stop()
+        self._recordings.start()
 
     def toggle(self) -> None:
         if self._recordings.recording:

@@ -57,17 +57,35 @@ def shown_state(status: Status) -> State:
     return State.IDLE
 
 
+Watcher = Callable[[Status, State], None]
+"""Hears each change of the status, with the state shown for it."""
+
+
 class StatusRecord:
     """Holds the current :class:`Status`; the one place that changes it and says so.
 
-    Events are emitted under the record's lock, so that they come in the order of the changes;
-    the lock is reentrant, so a listener may change the status again."""
+    Events are emitted, and watchers told, under the record's lock, so that they come in the order
+    of the changes; the lock is reentrant, so a listener may change the status again."""
 
     def __init__(self, events: EventLog, notify: Callable[[str], None]):
         self._events = events
         self._notify = notify
         self._lock = threading.RLock()
         self._now = (Status(), State.IDLE)
+        self._watchers: list[Watcher] = []
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Tell ``watcher`` of every change from now on, in order; returns the call that stops it.
+        Watchers run under the record's lock, so one must never block (``dictad status --follow``
+        only tries a send that cannot wait): a slow one would hold up every change."""
+        with self._lock:
+            self._watchers.append(watcher)
+        return lambda: self._unwatch(watcher)
+
+    def _unwatch(self, watcher: Watcher) -> None:
+        with self._lock:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
 
     @property
     def now(self) -> Status:
@@ -94,7 +112,16 @@ class StatusRecord:
                 self._events.emit(announce)
             if shown != shown_before:
                 self._events.emit("state", state=shown.value, detail=status.error or "")
+            self._tell_watchers(status, shown)
         return status
+
+    def _tell_watchers(self, status: Status, shown: State) -> None:
+        """A failing watcher is logged and skipped: the change itself has happened."""
+        for watcher in list(self._watchers):
+            try:
+                watcher(status, shown)
+            except Exception:
+                log.exception("a status watcher failed")
 
     def change(self, **fields: Any) -> Status:
         return self.update(lambda status: replace(status, **fields))

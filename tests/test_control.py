@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import signal
 import socket
 import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +19,9 @@ import pytest
 
 from dictad.app import answer_while_starting
 from dictad.control import AlreadyRunning, ControlServer, NotRunning, send_command
-from tests.rig.waiting import stays_false
+from dictad.events import EventLog
+from dictad.state import StatusRecord
+from tests.rig.waiting import stays_false, wait_until
 
 
 @pytest.fixture
@@ -146,3 +152,194 @@ def test_the_cli_client_says_when_no_daemon_runs(tmp_path):
     result = dictad("status", runtime_dir=tmp_path)
     assert result.returncode == 1
     assert "dictad is not running" in result.stderr
+
+
+# -- dictad status --follow ----------------------------------------------------------------------
+
+
+class Daemonish:
+    """A real state record and recent texts, answered as the daemon answers ``status`` and ``recent``."""
+
+    def __init__(self) -> None:
+        self.record = StatusRecord(EventLog(), notify=lambda message: None)
+        self.recent: list[str] = []
+
+    def handle(self, command: str) -> dict:
+        if command == "recent":
+            return {"recent": list(self.recent)}
+        status, shown = self.record.read()
+        return {"state": shown.value, "pid": 4242, "paused": status.paused, "queued": status.busy,
+                "error": status.error}
+
+    def dictate(self, text: str) -> None:
+        """One dictation's changes, as the daemon makes them: recording, working, delivered."""
+        self.record.change(recording=True)
+        self.record.update(lambda status: replace(status, recording=False, busy=status.busy + 1))
+        self.recent.insert(0, text)
+        self.record.update(lambda status: replace(status, busy=status.busy - 1))
+
+
+@pytest.fixture
+def daemonish(sock_path):
+    daemon = Daemonish()
+    control = ControlServer(daemon.handle, sock_path)
+    control.start()
+    control.watch(daemon.record)
+    daemon.control = control
+    yield daemon
+    control.stop()
+
+
+class Follower:
+    """A raw ``follow`` client whose reads fail after 10 s rather than hang."""
+
+    def __init__(self, sock_path: Path, request: str = "follow") -> None:
+        self.socket = socket.socket(socket.AF_UNIX)
+        self.socket.settimeout(10)
+        self.socket.connect(str(sock_path))
+        self.socket.sendall(request.encode() + b"\n")
+        self._lines = self.socket.makefile("rb")
+
+    def next(self) -> dict:
+        return json.loads(self._lines.readline())
+
+    def rest(self) -> bytes:
+        """Everything still to come, up to the end of the connection."""
+        return self._lines.read()
+
+    def close(self) -> None:
+        self._lines.close()  # the socket stays open while its file does
+        self.socket.close()
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def test_follow_gives_the_state_now_then_each_change_in_order(daemonish, sock_path):
+    with Follower(sock_path) as client:
+        assert client.next() == {"state": "idle", "pid": 4242, "paused": False, "queued": 0, "error": None,
+                                 "last_text_chars": 0}
+        daemonish.dictate("Hello there.")
+        daemonish.record.change(paused=False)  # nothing shown changes: no line
+        daemonish.record.change(paused=True)
+        lines = [client.next() for _ in range(4)]
+    assert [(line["state"], line["queued"]) for line in lines] == [
+        ("recording", 0), ("working", 1), ("idle", 0), ("disabled", 0)]
+    assert lines[2]["last_text_chars"] == len("Hello there.")
+    assert lines[3]["paused"] is True
+    assert not any("last_text" in line for line in lines)
+
+
+def test_follow_text_adds_the_last_text(daemonish, sock_path):
+    with Follower(sock_path, "follow text") as client:
+        assert client.next()["last_text"] == ""
+        daemonish.dictate("Naïve café.")
+        lines = [client.next() for _ in range(3)]
+    assert (lines[-1]["state"], lines[-1]["last_text"], lines[-1]["last_text_chars"]) == ("idle", "Naïve café.", 11)
+
+
+def test_a_follower_that_leaves_frees_its_thread(daemonish, sock_path):
+    threads = threading.active_count()
+    client = Follower(sock_path)
+    client.next()
+    assert daemonish.control.followers == 1
+    client.close()  # no state change needed for the server to notice
+    wait_until(lambda: daemonish.control.followers == 0, what="the follower to be let go")
+    wait_until(lambda: threading.active_count() == threads, what="its thread to end")
+    daemonish.dictate("Nobody listens.")  # and the daemon goes on as before
+    assert daemonish.record.shown.value == "idle"
+
+
+def test_a_follower_that_stops_reading_is_dropped_and_never_holds_up_the_daemon(daemonish, sock_path):
+    client = Follower(sock_path)
+    client.next()
+    done = threading.Event()
+
+    def change_until_dropped() -> None:
+        for _ in range(200_000):
+            if daemonish.control.followers == 0:
+                break
+            daemonish.record.change(recording=not daemonish.record.now.recording)
+        done.set()
+
+    threading.Thread(target=change_until_dropped, daemon=True).start()
+    wait_until(done.is_set, timeout=60, what="the changes to go through")  # a blocking send would hang here
+    with client:
+        assert daemonish.control.followers == 0
+        assert client.rest().startswith(b'{"state": "recording"')  # what was sent before the drop, then the end
+
+
+def test_a_follower_of_a_daemon_still_starting_gets_its_state_once_it_is_ready(sock_path):
+    started: list[Daemonish] = []  # as in dictad.app: the socket answers before the daemon exists
+    control = ControlServer(lambda command: started[0].handle(command) if started else answer_while_starting(command),
+                            sock_path)
+    control.start()
+    try:
+        with Follower(sock_path) as client:
+            assert client.next() == {"state": "starting", "last_text_chars": 0}
+            started.append(Daemonish())
+            control.watch(started[0].record)
+            assert client.next()["state"] == "idle"
+    finally:
+        control.stop()
+
+
+class Output:
+    """The stdout of a process, line by line, read in a thread so that a test waits with a timeout."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [self._lines.put(line) for line in process.stdout], daemon=True).start()
+
+    def next(self) -> dict:
+        return json.loads(self._lines.get(timeout=30))
+
+
+def dictad_following(runtime_dir: Path, *options: str) -> subprocess.Popen:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)}
+    return subprocess.Popen([sys.executable, "-m", "dictad", "status", "--follow", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_the_cli_prints_a_line_per_change_until_the_daemon_goes_away(tmp_path):
+    daemon = Daemonish()
+    control = ControlServer(daemon.handle, tmp_path / "dictad" / "control.sock")
+    control.start()
+    control.watch(daemon.record)
+    process = dictad_following(tmp_path)
+    try:
+        output = Output(process)
+        assert output.next()["state"] == "idle"
+        daemon.dictate("Four words were said.")
+        assert [output.next()["state"] for _ in range(3)] == ["recording", "working", "idle"]
+    finally:
+        control.stop()
+    assert process.wait(timeout=30) == 1
+    assert process.stderr.read() == "dictad: the running dictad went away (its control socket closed)\n"
+
+
+def test_the_cli_shows_the_text_only_with_text_and_ctrl_c_ends_it_quietly(tmp_path):
+    daemon = Daemonish()
+    daemon.recent.append("Secret words.")
+    control = ControlServer(daemon.handle, tmp_path / "dictad" / "control.sock")
+    control.start()
+    control.watch(daemon.record)
+    try:
+        plain, with_text = dictad_following(tmp_path), dictad_following(tmp_path, "--text")
+        assert "last_text" not in Output(plain).next()
+        assert Output(with_text).next()["last_text"] == "Secret words."
+        for process in (plain, with_text):
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 0
+            assert process.stderr.read() == ""
+    finally:
+        control.stop()
+
+
+def test_the_cli_follow_says_when_no_daemon_runs(tmp_path):
+    result = dictad("status", "--follow", runtime_dir=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("dictad: dictad is not running"), result.stderr

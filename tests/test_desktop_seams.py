@@ -25,10 +25,10 @@ from tests.rig.display import TargetWindow
      Session("x11", "xfce", x_display=":0")),
     ({"DISPLAY": ":1"}, Session("x11", x_display=":1")),
     ({"WAYLAND_DISPLAY": "wayland-1", "SWAYSOCK": "/run/user/1000/sway-ipc.1000.7.sock"},
-     Session("wayland", "sway", wayland_display="wayland-1")),
+     Session("wayland", "sway", wayland_display="wayland-1", compositor_ipc="/run/user/1000/sway-ipc.1000.7.sock")),
     ({"WAYLAND_DISPLAY": "wayland-1", "HYPRLAND_INSTANCE_SIGNATURE": "abc_123", "XDG_CURRENT_DESKTOP": "Hyprland",
       "DISPLAY": ":0"},
-     Session("wayland", "hyprland", x_display=":0", wayland_display="wayland-1")),
+     Session("wayland", "hyprland", x_display=":0", wayland_display="wayland-1", compositor_ipc="abc_123")),
     ({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":1", "XDG_SESSION_TYPE": "wayland"},
      Session("wayland", "kde", x_display=":1", wayland_display="wayland-0")),
     ({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "ubuntu:GNOME", "DISPLAY": ":0"},
@@ -133,20 +133,33 @@ def test_an_unknown_forced_backend_is_refused_naming_the_allowed_ones() -> None:
 WAYLAND = detect_session({"WAYLAND_DISPLAY": "wayland-1", "SWAYSOCK": "/s", "DISPLAY": ":0"}, platform="linux")
 
 
-def test_in_a_wayland_session_the_x11_backends_step_aside_with_their_reasons() -> None:
+@pytest.fixture
+def nothing_on_wayland(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No tools on PATH and no session bus: every Wayland backend has a reason to step aside."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+
+
+def test_in_a_wayland_session_each_backend_steps_aside_with_its_reason(nothing_on_wayland) -> None:
     choices = {choice.concern: choice for choice in survey_all(WAYLAND, environ={})}
-    assert choices["hotkey"].describe().startswith("no backend: xorg: Wayland session: apps cannot grab global keys")
-    assert choices["keyboard"].describe() == (
-        "no backend: xorg: Wayland session: dictad cannot send keys to Wayland windows yet")
-    assert choices["focus"].describe().startswith("no backend: xorg: Wayland session")
+    assert choices["hotkey"].skipped[0][0] == "xorg"
+    assert choices["hotkey"].skipped[0][1].startswith("Wayland session: apps cannot grab global keys")
+    assert [name for name, _ in choices["keyboard"].skipped] == ["wtype", "portal", "xorg"]
+    assert choices["keyboard"].describe().startswith("no backend: wtype: wtype not found on PATH (install the wtype")
+    assert "xorg: Wayland session: XTEST reaches only XWayland windows" in choices["keyboard"].describe()
+    assert choices["focus"].chosen == "sway"  # SWAYSOCK names sway's socket
+    assert choices["clipboard"].skipped[0] == ("wl-clipboard", "wl-copy and wl-paste not found on PATH")
 
 
-def test_delivery_in_a_wayland_session_keeps_the_text_and_says_why(default_config) -> None:
+def test_delivery_in_a_wayland_session_with_nothing_to_send_keys_keeps_the_text_and_says_why(
+        default_config, nothing_on_wayland) -> None:
     from dictad.inject import deliver
 
     delivery = deliver("Kept for later.", default_config.output, Desktop(WAYLAND))
     assert not delivery.delivered
-    assert delivery.reason == "Wayland session: dictad cannot send keys to Wayland windows yet"
+    assert "wtype not found on PATH" in delivery.reason
+    assert delivery.reason.endswith("nor could it go on the clipboard: no clipboard tool: install wl-clipboard")
 
 
 def choice_of(concern: str) -> Choice:

@@ -63,6 +63,8 @@ def test_escape_cancels(mode: str) -> None:
     (["toggle", "toggle"], ["start", "stop"]),
     (["start", "stop"], ["start", "stop"]),
     (["start", "cancel"], ["start", "cancel"]),
+    # a binding's stop that never came: the next start delivers the take and records the next one
+    (["start", "start", "stop"], ["start", "stop", "start", "stop"]),
 ])
 def test_control_commands_drive_the_same_recordings(commands: list[str], asked: list[str]) -> None:
     policy, recordings = policy_in("hold")

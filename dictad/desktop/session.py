@@ -33,6 +33,7 @@ class Session:
     desktop: str = ""  # the desktop or compositor, lower case ("sway", "gnome"); "" when unknown
     x_display: str = ""  # DISPLAY: the X server's, or XWayland's on Wayland
     wayland_display: str = ""  # WAYLAND_DISPLAY
+    compositor_ipc: str = ""  # the compositor's own: SWAYSOCK's path, HYPRLAND_INSTANCE_SIGNATURE, NIRI_SOCKET
     platform: str = "linux"
 
     def describe(self) -> str:
@@ -56,7 +57,7 @@ def detect_session(environ: Mapping[str, str], platform: str = sys.platform) -> 
     if platform in _NOT_X11_OR_WAYLAND:
         return Session("none", platform=platform)
     if wayland_display or environ.get("XDG_SESSION_TYPE") == "wayland":
-        return Session("wayland", _desktop(environ), x_display, wayland_display, platform)
+        return Session("wayland", _desktop(environ), x_display, wayland_display, _compositor_ipc(environ), platform)
     if x_display:
         return Session("x11", _desktop(environ), x_display, platform=platform)
     return Session("none", platform=platform)
@@ -70,6 +71,10 @@ def current_session() -> Session:
 @functools.cache
 def _detected(values: tuple[str, ...], platform: str) -> Session:
     return detect_session(dict(zip(_READ, values)), platform)
+
+
+def _compositor_ipc(environ: Mapping[str, str]) -> str:
+    return next((environ[variable] for variable, _ in _COMPOSITOR_SOCKETS if environ.get(variable)), "")
 
 
 def _desktop(environ: Mapping[str, str]) -> str:

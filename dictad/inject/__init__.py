@@ -26,7 +26,7 @@ from dictad.keyspec import parse_keys
 
 log = logging.getLogger(__name__)
 
-Method = Literal["paste", "type", "none"]
+Method = Literal["paste", "type", "clipboard", "none"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Delivery:
     """The outcome of one ``deliver`` call."""
 
     delivered: bool
-    method: Method  # how the text went (or was to go) in; "none" when nothing was tried
+    method: Method  # how the text went (or was to go) in; "clipboard": left there for the user to paste
     text: str  # exactly what was (or was to be) delivered, after sanitising
     target: str = ""  # the focused application (X11: its WM_CLASS), lower case; "" when unknown
     reason: str = ""  # why it was not delivered, or why it was typed instead of pasted
@@ -57,7 +57,7 @@ def deliver(text: str, config: OutputConfig, desktop: Desktop | None = None) -> 
         try:
             keyboard = desktop.keyboard()
         except KeyboardUnavailable as unavailable:
-            return Delivery(False, "none", text, reason=str(unavailable))
+            return _leave_on_clipboard(desktop, text, config, str(unavailable))
         try:
             return _deliver_with(desktop, keyboard, text, config)
         except Exception as failure:  # a backend surprise must not lose the dictation
@@ -98,6 +98,24 @@ def _deliver_with(desktop: Desktop, keyboard: Keyboard, text: str, config: Outpu
         return Delivery(True, "type", text, target, note)
     except (ClipboardUnavailable, KeysNotSent) as failure:
         return Delivery(False, method, text, target, str(failure))
+
+
+def _leave_on_clipboard(desktop: Desktop, text: str, config: OutputConfig, why: str) -> Delivery:
+    """Where no keys can be sent (GNOME without a portal, a compositor without a virtual keyboard),
+    the text goes on the clipboard and the user is told which keys paste it."""
+    target = _focused_app(desktop)
+    keys = choose_method(config, target)[1] or parse_keys(config.paste_keys)
+    try:
+        desktop.copy(text)
+    except ClipboardUnavailable as no_clipboard:
+        return Delivery(False, "none", text, target, f"{why}; nor could it go on the clipboard: {no_clipboard}")
+    return Delivery(False, "clipboard", text, target, f"it is on the clipboard: press {shown_keys(keys)} to paste it; "
+                                                      f"no keys can be sent here: {why}")
+
+
+def shown_keys(keys: tuple[str, ...]) -> str:
+    """Keys as a user reads them: ("<ctrl>", "<shift>", "v") -> "Ctrl+Shift+V"."""
+    return "+".join(part.strip("<>").replace("_", " ").title() if len(part) > 1 else part.upper() for part in keys)
 
 
 def _focused_app(desktop: Desktop) -> str:

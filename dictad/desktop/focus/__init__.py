@@ -1,4 +1,4 @@
-"""Which application has the keyboard focus: the window class on X11 (the app id on Wayland).
+"""Which application has the keyboard focus: the window class on X11, the app id on Wayland.
 
 ``dictad.inject`` picks the paste keys by it (terminals paste with Ctrl+Shift+V). Unknown is
 "", and then every window gets the ordinary paste keys.
@@ -28,6 +28,18 @@ def choose_focus(session: Session) -> Focus:
     return choose(CONCERN, BACKENDS, session, FocusUnavailable)
 
 
+def _why_not_sway(session: Session) -> str | None:
+    if session.desktop != "sway" or not session.compositor_ipc:
+        return "not a sway session (SWAYSOCK is not set)"
+    return None
+
+
+def _make_sway(session: Session) -> Focus:
+    from dictad.desktop.focus._sway import SwayFocus
+
+    return SwayFocus(session.compositor_ipc)
+
+
 def _why_not_xorg(session: Session) -> str | None:
     if session.platform in ("win32", "darwin"):
         return f"no backend for {session.platform} yet"
@@ -44,4 +56,4 @@ def _make_xorg(session: Session) -> Focus:
     return XorgFocus(session.x_display)
 
 
-BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg),)
+BACKENDS = (Backend("sway", _why_not_sway, _make_sway), Backend("xorg", _why_not_xorg, _make_xorg))

@@ -8,12 +8,15 @@ goes on without a hotkey (the control socket still starts and stops dictation).
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Callable, Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
 from dictad.desktop.session import Session
 
 CONCERN = "hotkey"
+BINDING_COMPOSITORS = frozenset({"sway", "river", "labwc", "wayfire"})
+"""wlroots desktops whose portal (xdg-desktop-portal-wlr) has no GlobalShortcuts; Hyprland's has."""
 
 
 class HotkeyUnavailable(Unavailable):
@@ -45,8 +48,7 @@ def _why_not_xorg(session: Session) -> str | None:
         return (f"no global hotkey backend for {session.platform} yet; "
                 "start and stop dictation through the control socket")
     if session.kind == "wayland":
-        return ("Wayland session: apps cannot grab global keys there; bind the control "
-                "socket's toggle command to a key in your desktop's keyboard settings")
+        return "Wayland session: apps cannot grab global keys there"
     if not session.x_display:
         return ("no X display (DISPLAY is not set): the global hotkey needs an X11 session; "
                 "the control socket still starts and stops dictation")
@@ -60,4 +62,23 @@ def _make_xorg(session: Session, keys: tuple[str, ...], on_press: Callable[[], N
     return XorgHotkeyListener(session.x_display, keys, on_press, on_release, on_escape)
 
 
-BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg),)
+def _why_not_portal(session: Session) -> str | None:
+    if session.desktop in BINDING_COMPOSITORS:
+        return (f"{session.desktop}'s portal has no global shortcuts: {session.desktop} binds the keys itself "
+                "(`dictad bindings` prints the lines for its config)")
+    if importlib.util.find_spec("jeepney") is None:
+        return "jeepney is not installed (pip install jeepney)"
+    from dictad.desktop.portal import why_not_portal
+
+    return why_not_portal(session)
+
+
+def _make_portal(session: Session, keys: tuple[str, ...], on_press: Callable[[], None],
+                 on_release: Callable[[], None], on_escape: Callable[[], None]) -> HotkeyListener:
+    """Binds the shortcut already, which may show the desktop's dialog once."""
+    from dictad.desktop.hotkey._portal import PortalHotkeyListener
+
+    return PortalHotkeyListener(keys, on_press, on_release, on_escape)
+
+
+BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg), Backend("portal", _why_not_portal, _make_portal))

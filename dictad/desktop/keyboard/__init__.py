@@ -5,6 +5,8 @@ What to send (paste or type, which keys) is ``dictad.inject``'s policy; a backen
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from typing import Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
@@ -33,11 +35,28 @@ def choose_keyboard(session: Session) -> Keyboard:
     return choose(CONCERN, BACKENDS, session, KeyboardUnavailable)
 
 
+def _why_not_wtype(session: Session) -> str | None:
+    if session.kind != "wayland":
+        return "not a Wayland session"
+    if not session.wayland_display:
+        return "WAYLAND_DISPLAY is not set"
+    if shutil.which("wtype") is None:
+        return "wtype not found on PATH (install the wtype package: it types on sway, Hyprland, river, niri)"
+    return None
+
+
+def _make_wtype(session: Session) -> Keyboard:
+    """Probes the compositor: KDE and GNOME refuse the virtual keyboard, and the next backend is tried."""
+    from dictad.desktop.keyboard._wtype import WtypeKeyboard
+
+    return WtypeKeyboard()
+
+
 def _why_not_xorg(session: Session) -> str | None:
     if session.platform in ("win32", "darwin"):
         return f"no backend for {session.platform} yet: dictad cannot put text into windows here"
     if session.kind == "wayland":
-        return "Wayland session: dictad cannot send keys to Wayland windows yet"
+        return "Wayland session: XTEST reaches only XWayland windows, not the Wayland ones"
     if not session.x_display:
         return "no X display (DISPLAY is not set): there is no window to put the text into"
     return None
@@ -49,4 +68,23 @@ def _make_xorg(session: Session) -> Keyboard:
     return XorgKeyboard(session.x_display)
 
 
-BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg),)
+def _why_not_portal(session: Session) -> str | None:
+    if importlib.util.find_spec("jeepney") is None:
+        return "jeepney is not installed (pip install jeepney)"
+    from dictad.desktop.portal import why_not_portal
+
+    return why_not_portal(session)
+
+
+def _make_portal(session: Session) -> Keyboard:
+    """Starts the RemoteDesktop session, which may show the desktop's permission dialog once."""
+    from dictad.desktop.keyboard._portal import PortalKeyboard
+
+    return PortalKeyboard()
+
+
+BACKENDS = (
+    Backend("wtype", _why_not_wtype, _make_wtype),
+    Backend("portal", _why_not_portal, _make_portal),
+    Backend("xorg", _why_not_xorg, _make_xorg),
+)
