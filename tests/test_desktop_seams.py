@@ -14,9 +14,11 @@ import pytest
 from dictad.desktop import Desktop, survey_all
 from dictad.desktop.choosing import Backend, Choice, Unavailable, choose, survey
 from dictad.desktop.clipboard import ClipboardUnavailable, choose_clipboard
+from dictad.desktop.focus import FocusUnavailable, choose_focus
 from dictad.desktop.hotkey import HotkeyUnavailable, choose_hotkey
 from dictad.desktop.notify import choose_notifier
 from dictad.desktop.session import Session, current_session, detect_session
+from dictad.keyspec import parse_keys
 from tests.rig.display import TargetWindow
 
 
@@ -227,3 +229,32 @@ def test_without_a_panel_the_tray_says_why(x_display: str) -> None:
     choice = choice_of("tray")
     assert choice.describe() == (f"no backend: gtk: no system tray on display {x_display} "
                                  "(no panel with a notification area is running)")
+
+
+HYPRLAND = detect_session({"WAYLAND_DISPLAY": "wayland-1", "HYPRLAND_INSTANCE_SIGNATURE": "abc_123"}, platform="linux")
+ACTIVEWINDOW_KITTY = '{"address": "0x55d5e2f0", "class": "kitty", "initialClass": "kitty", "title": "~", "pid": 4242}'
+
+
+def stand_in_hyprctl(folder: Path, answer: str, status: int = 0) -> None:
+    """Hyprland is not in Debian 12, so `hyprctl` is a script that answers `activewindow -j` as the
+    real one does (its JSON fields as Hyprland 0.4x prints them)."""
+    script = folder / "hyprctl"
+    script.write_text(f"#!/bin/sh\n[ \"$*\" = 'activewindow -j' ] || exit 3\necho '{answer}'\nexit {status}\n")
+    script.chmod(0o755)
+
+
+def test_on_hyprland_the_focused_class_comes_from_hyprctl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           default_config) -> None:
+    from dictad.inject import choose_method
+
+    stand_in_hyprctl(tmp_path, ACTIVEWINDOW_KITTY)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert choose_focus(HYPRLAND).focused_app() == "kitty"
+    assert choose_method(default_config.output, "kitty") == ("paste", parse_keys(default_config.output.terminal_paste_keys))
+
+
+def test_a_failing_hyprctl_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stand_in_hyprctl(tmp_path, "HYPRLAND_INSTANCE_SIGNATURE was not set!", status=1)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    with pytest.raises(FocusUnavailable, match="hyprctl"):
+        choose_focus(HYPRLAND).focused_app()

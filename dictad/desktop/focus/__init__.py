@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
@@ -40,6 +41,18 @@ def _make_sway(session: Session) -> Focus:
     return SwayFocus(session.compositor_ipc)
 
 
+def _why_not_hyprland(session: Session) -> str | None:
+    if session.desktop != "hyprland":
+        return "not a Hyprland session"
+    return None if shutil.which("hyprctl") else "hyprctl not found on PATH"
+
+
+def _make_hyprland(session: Session) -> Focus:
+    from dictad.desktop.focus._hyprland import HyprlandFocus
+
+    return HyprlandFocus()
+
+
 def _why_not_xorg(session: Session) -> str | None:
     if session.platform in ("win32", "darwin"):
         return f"no backend for {session.platform} yet"
@@ -56,4 +69,8 @@ def _make_xorg(session: Session) -> Focus:
     return XorgFocus(session.x_display)
 
 
-BACKENDS = (Backend("sway", _why_not_sway, _make_sway), Backend("xorg", _why_not_xorg, _make_xorg))
+BACKENDS = (
+    Backend("sway", _why_not_sway, _make_sway),
+    Backend("hyprland", _why_not_hyprland, _make_hyprland),
+    Backend("xorg", _why_not_xorg, _make_xorg),
+)
