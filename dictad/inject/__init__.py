@@ -36,7 +36,7 @@ class Delivery:
     delivered: bool
     method: Method  # how the text went (or was to go) in; "clipboard": left there for the user to paste
     text: str  # exactly what was (or was to be) delivered, after sanitising
-    target: str = ""  # the focused application (X11: its WM_CLASS), lower case; "" when unknown
+    target: str = ""  # the focused application (X11: its WM_CLASS; Wayland: its app id), lower case; "" when unknown
     reason: str = ""  # why it was not delivered, or why it was typed instead of pasted
 
 
