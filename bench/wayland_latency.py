@@ -46,6 +46,9 @@ WTYPE_LET_GO = ["-p", "space", "-m", "alt", "-m", "ctrl"]
 class Dictation:
     seconds: float
     latency_ms: float | None
+    stop_ms: float | None
+    """Release -> dictad's recording_stopped: the binding's `dictad stop` process and its start-up."""
+    injected_ms: float | None
     press_to_recording_ms: float
     text: str
     reference: str
@@ -74,7 +77,12 @@ def dictate(daemon: Daemon, rig: AudioRig, target: WaylandTarget, clip: Clip, in
         appeared = daemon.wait_for(
             lambda: next((at for at, length in changes(target)[seen:] if length > length_before), None),
             10, "the text to appear in the window")
+    def since_release_ms(event: dict | None) -> float | None:
+        return None if event is None else (event["t"] - released[0]) * 1000
+
     return Dictation(clip.seconds, None if appeared is None else (appeared - released[0]) * 1000,
+                     since_release_ms(daemon.event("recording_stopped", mark)),
+                     since_release_ms(daemon.event("injected", mark)),
                      (started["t"] - pressed_at) * 1000, target.text()[length_before:].strip(), clip.text)
 
 
@@ -105,10 +113,13 @@ def run(folder: Path, corpus: list[Clip], model: str, streaming: bool) -> list[D
 
 
 def print_table(results: list[Dictation]) -> None:
-    print(f"{'clip':>4} {'seconds':>7} {'release->text ms':>17} {'press->recording ms':>20}  text")
+    print(f"{'clip':>4} {'seconds':>7} {'release->text ms':>17} {'->stopped':>9} {'->injected':>10} "
+          f"{'press->recording ms':>20}  text")
     for index, result in enumerate(results):
-        latency = "-" if result.latency_ms is None else f"{result.latency_ms:.0f}"
-        print(f"{index:>4} {result.seconds:>7.1f} {latency:>17} {result.press_to_recording_ms:>20.0f}  {result.text}")
+        latency, stop, injected = (f"{value:.0f}" if value is not None else "-"
+                                   for value in (result.latency_ms, result.stop_ms, result.injected_ms))
+        print(f"{index:>4} {result.seconds:>7.1f} {latency:>17} {stop:>9} {injected:>10} "
+              f"{result.press_to_recording_ms:>20.0f}  {result.text}")
     latencies = [result.latency_ms for result in results if result.latency_ms is not None]
     presses = [result.press_to_recording_ms for result in results]
     wer = word_error_rate([(result.reference, result.text) for result in results])

@@ -29,7 +29,6 @@ CONTROL_COMMANDS = {
     "recent": "print the recent dictations, newest first, one a line (text that could not be delivered is here)",
     "reload": "read the config file again (a bad one keeps the running config and says why)",
 }
-log = logging.getLogger("dictad")
 
 
 QUICK_COMMANDS = ("start", "stop", "toggle", "cancel")

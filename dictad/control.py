@@ -20,11 +20,12 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from dictad.state import StatusRecord
+if TYPE_CHECKING:  # not imported at run time: `dictad stop` from a key binding starts quicker
+    from dictad.state import StatusRecord
 
 COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent", "reload")
 FOLLOW_REQUESTS = {"follow": False, "follow text": True}
