@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -40,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) == 1 and argv[0] in QUICK_COMMANDS:
         return send_control(argv[0])
+    import logging
+
     from dictad.typed_yaml import ConfigError
 
     parser = build_parser()
@@ -161,7 +162,7 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 def send_control(command: str) -> int:
     """Send ``command`` to the running daemon and print its answer."""
-    from dictad.control import NotRunning, send_command
+    from dictad.control_client import NotRunning, send_command
 
     try:
         answer = send_command(command)
@@ -188,7 +189,7 @@ def send_control(command: str) -> int:
 def follow_status(with_text: bool) -> int:
     """Print the daemon's status lines as they come, each flushed at once (a bar reads them live).
     Ctrl+C is how a user ends it, so that is a quiet success; the daemon going away is an error."""
-    from dictad.control import NotRunning, Refused, follow
+    from dictad.control_client import NotRunning, Refused, follow
 
     try:
         for line in follow(with_text):

@@ -18,7 +18,8 @@ from typing import Callable
 import pytest
 
 from dictad.app import answer_while_starting
-from dictad.control import AlreadyRunning, ControlServer, NotRunning, send_command
+from dictad.control import AlreadyRunning, ControlServer
+from dictad.control_client import NotRunning, send_command
 from dictad.events import EventLog
 from dictad.state import StatusRecord
 from tests.rig.waiting import stays_false, wait_until
