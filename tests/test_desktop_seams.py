@@ -5,8 +5,13 @@ environment (nothing Wayland runs here, and the X11 backends must refuse it by i
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -164,9 +169,9 @@ def test_delivery_in_a_wayland_session_with_nothing_to_send_keys_keeps_the_text_
     assert delivery.reason.endswith("nor could it go on the clipboard: no clipboard tool: install wl-clipboard")
 
 
-def choice_of(concern: str) -> Choice:
-    """What the chooser of ``concern`` would pick in the current session (cheap checks only)."""
-    return next(choice for choice in survey_all(current_session()) if choice.concern == concern)
+def choice_of(concern: str, session: Session | None = None) -> Choice:
+    """What the chooser of ``concern`` would pick in ``session``, the current one by default (cheap checks only)."""
+    return next(choice for choice in survey_all(session or current_session()) if choice.concern == concern)
 
 
 @pytest.mark.slow
@@ -258,3 +263,54 @@ def test_a_failing_hyprctl_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     with pytest.raises(FocusUnavailable, match="hyprctl"):
         choose_focus(HYPRLAND).focused_app()
+
+
+NIRI_FOOT = {"id": 12, "title": "~", "app_id": "foot", "pid": 4242, "workspace_id": 1, "is_focused": True,
+             "is_floating": False, "is_urgent": False}
+
+
+@contextlib.contextmanager
+def stand_in_niri(folder: Path, reply: object) -> Iterator[Session]:
+    """niri is not in Debian 12: a socket that answers one request per connection the way niri's IPC
+    does (a JSON request line, a JSON reply line), keeping what it was asked."""
+    path = folder / "niri.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    asked: list[bytes] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = server.accept()
+                with connection:
+                    asked.append(connection.makefile("rb").readline())
+                    connection.sendall(json.dumps(reply).encode() + b"\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield detect_session({"WAYLAND_DISPLAY": "wayland-1", "NIRI_SOCKET": str(path)}, platform="linux")
+    finally:
+        server.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
+        server.close()
+        path.unlink()
+    assert set(asked) <= {b'"FocusedWindow"\n'}, asked
+
+
+@pytest.mark.parametrize("reply, app", [
+    ({"Ok": {"FocusedWindow": NIRI_FOOT}}, "foot"),
+    ({"Ok": {"FocusedWindow": {**NIRI_FOOT, "app_id": "org.wezfurlong.wezterm"}}}, "org.wezfurlong.wezterm"),
+    ({"Ok": {"FocusedWindow": None}}, ""),  # an empty workspace has the focus
+])
+def test_on_niri_the_focused_app_id_comes_from_its_socket(tmp_path: Path, reply: object, app: str) -> None:
+    with stand_in_niri(tmp_path, reply) as niri:
+        assert choice_of("focus", niri).chosen == "niri"
+        assert choose_focus(niri).focused_app() == app
+
+
+def test_a_niri_that_refuses_or_is_gone_says_why(tmp_path: Path) -> None:
+    with stand_in_niri(tmp_path, {"Err": "unknown request"}) as niri:
+        with pytest.raises(FocusUnavailable, match="niri refused FocusedWindow: unknown request"):
+            choose_focus(niri).focused_app()
+    with pytest.raises(FocusUnavailable, match="niri's IPC socket .* did not answer"):
+        choose_focus(niri).focused_app()

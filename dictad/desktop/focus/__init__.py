@@ -53,6 +53,18 @@ def _make_hyprland(session: Session) -> Focus:
     return HyprlandFocus()
 
 
+def _why_not_niri(session: Session) -> str | None:
+    if session.desktop != "niri" or not session.compositor_ipc:
+        return "not a niri session (NIRI_SOCKET is not set)"
+    return None
+
+
+def _make_niri(session: Session) -> Focus:
+    from dictad.desktop.focus._niri import NiriFocus
+
+    return NiriFocus(session.compositor_ipc)
+
+
 def _why_not_xorg(session: Session) -> str | None:
     if session.platform in ("win32", "darwin"):
         return f"no backend for {session.platform} yet"
@@ -72,5 +84,6 @@ def _make_xorg(session: Session) -> Focus:
 BACKENDS = (
     Backend("sway", _why_not_sway, _make_sway),
     Backend("hyprland", _why_not_hyprland, _make_hyprland),
+    Backend("niri", _why_not_niri, _make_niri),
     Backend("xorg", _why_not_xorg, _make_xorg),
 )
