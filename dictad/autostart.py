@@ -12,8 +12,9 @@ import shlex
 import shutil
 import sys
 from collections.abc import Callable
-from importlib.resources import files
 from pathlib import Path
+
+from dictad.icons import icon_file
 
 COMMENT = "Push-to-talk dictation: hold a key, speak, and the text lands in the focused window"
 _RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
@@ -65,7 +66,7 @@ def _escape(value: str) -> str:
 
 def _icon() -> str | None:
     """The idle tray icon's file, when the package's icons are plain files (they are, once installed)."""
-    icon = files("dictad.icons") / "idle.png"
+    icon = icon_file("idle")
     return str(icon) if isinstance(icon, Path) and icon.is_file() else None
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from dictad.icons import icon_name
+
 SIZE = 64
 SCALE = 4
 CANVAS = SIZE * SCALE
@@ -121,8 +123,9 @@ def render(state: str) -> Image.Image:
 def main() -> None:
     folder = Path(__file__).resolve().parent
     for state in DRAWINGS:
-        render(state).save(folder / f"{state}.png", optimize=True)
-        print(folder / f"{state}.png")
+        path = folder / f"{icon_name(state)}.png"
+        render(state).save(path, optimize=True)
+        print(path)
 
 
 if __name__ == "__main__":

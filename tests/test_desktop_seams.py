@@ -230,10 +230,12 @@ def test_the_tray_is_gtk_where_a_panel_hosts_one(tray_host) -> None:
 
 
 @pytest.mark.slow
-def test_without_a_panel_the_tray_says_why(x_display: str) -> None:
+def test_without_a_panel_the_tray_says_why(x_display: str, session_bus: str) -> None:
     choice = choice_of("tray")
     assert choice.describe() == (f"no backend: gtk: no system tray on display {x_display} "
-                                 "(no panel with a notification area is running)")
+                                 "(no panel with a notification area is running); appindicator: no StatusNotifier "
+                                 "host (nothing owns org.kde.StatusNotifierWatcher on the session bus): KDE Plasma, "
+                                 "swaybar and Waybar's tray have one; on GNOME, enable the AppIndicator extension")
 
 
 HYPRLAND = detect_session({"WAYLAND_DISPLAY": "wayland-1", "HYPRLAND_INSTANCE_SIGNATURE": "abc_123"}, platform="linux")

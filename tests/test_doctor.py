@@ -124,5 +124,6 @@ def test_doctor_shows_a_forced_backend_and_refuses_an_unknown_one(tmp_path, x_di
 def test_doctor_without_a_tray_or_notification_service_is_still_ok_about_them(tmp_path, x_display):
     result = doctor(tmp_path, "", DBUS_SESSION_BUS_ADDRESS="", XDG_RUNTIME_DIR=str(tmp_path))
     assert (f"[ok] tray: no backend: gtk: no system tray on display {x_display} (no panel with a notification "
-            "area is running); dictad runs without a tray icon") in result.stdout
+            "area is running); appindicator: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set); dictad "
+            "runs without a tray icon") in result.stdout
     assert "[ok] notify: log; skipped dbus: no D-Bus session bus" in result.stdout

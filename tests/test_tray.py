@@ -115,7 +115,7 @@ def test_committed_icons_are_what_the_script_draws() -> None:
         assert committed.size == (64, 64) and committed.mode == "RGBA", state
         difference = ImageChops.difference(committed, render(state))
         assert max(high for _, high in difference.getextrema()) <= 8, (
-            f"icons/{state}.png is stale: run python icons/draw_icons.py")
+            f"icons/dictad-{state}.png is stale: run python icons/draw_icons.py")
 
 
 def test_tooltip_names_state_detail_and_hotkey() -> None:
@@ -241,7 +241,7 @@ def test_a_menu_action_that_fails_says_why(desktop, notifications_sent, caplog) 
         assert daemon.calls == [("reload_config",)]
         assert "reload config failed: config.yaml line 3: unknown key 'cleanp'" in notifications_sent()
 
-    with caplog.at_level(logging.ERROR, logger="dictad.desktop.tray._gtk"):
+    with caplog.at_level(logging.ERROR, logger="dictad.desktop.tray._pystray"):
         run_tray(tray, reload_config)
     assert "reload config failed" in caplog.text
     assert "unknown key 'cleanp'" in caplog.text

@@ -19,7 +19,7 @@ from dictad.desktop.bindings import binding_lines
 from dictad.desktop.session import current_session
 from dictad.inject import deliver
 from dictad.keyspec import parse_hotkey
-from tests.rig.daemon import DaemonProcess
+from tests.rig.daemon import DaemonProcess, daemons
 from tests.rig.speech import wav_seconds, word_errors
 from tests.rig.waiting import wait_until
 from tests.rig.wayland import SwaySession, running_sway, running_weston, sway  # noqa: F401 (fixture)
@@ -122,28 +122,14 @@ LET_GO = ("-m", "alt", "-m", "ctrl")
 def sway_with_bindings(tmp_path: Path, default_config) -> Iterator[SwaySession]:
     """sway whose config has exactly the lines `dictad bindings` prints for the default hotkey."""
     lines = binding_lines("sway", parse_hotkey(default_config.hotkey), [sys.executable, "-m", "dictad"])
-    with running_sway(tmp_path / "sway", bindings=lines + "\n") as session:
+    with running_sway(tmp_path / "sway", extra_config=lines + "\n") as session:
         yield session
 
 
 @pytest.fixture
 def wayland_daemon(sway_with_bindings: SwaySession, audio_rig, tmp_path: Path) -> Iterator[Callable[[str], DaemonProcess]]:
-    started: list[DaemonProcess] = []
-
-    def start(config_text: str = "mode: hold\n") -> DaemonProcess:
-        config, events, log = tmp_path / "config.yaml", tmp_path / "events.jsonl", tmp_path / "daemon.log"
-        config.write_text(config_text)
-        with log.open("w") as out:
-            process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "dictad", "run", "--config",
-                                        str(config), "--events", str(events)], stdout=out, stderr=subprocess.STDOUT)
-        daemon = DaemonProcess(process, events, log)
-        started.append(daemon)
-        wait_until(lambda: daemon.event("ready"), 60, f"the daemon to be ready; its log:\n{daemon.log()}")
-        return daemon
-
-    yield start
-    for daemon in started:
-        daemon.stop()
+    with daemons(tmp_path) as start:
+        yield start
 
 
 def test_holding_the_hotkey_through_sways_bindings_dictates_into_the_focused_window(
@@ -177,3 +163,33 @@ def test_a_release_that_never_comes_does_not_leave_the_recording_running(
     assert stopped["held_s"] >= 2.9
     wait_until(lambda: daemon.events_named("state")[-1]["state"] != "recording", 5, "the tray's state to leave recording")
     assert "recording stopped at audio.max_duration_s" in daemon.log()
+
+
+def test_with_no_way_to_send_keys_the_daemon_leaves_the_text_on_the_clipboard_and_says_so(
+        sway_with_bindings: SwaySession, wayland_daemon, audio_rig, make_clip, notifications_sent,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The daemon finds no wtype (GNOME and KDE refuse wtype's virtual keyboard the same way) and no
+    portal: the words wait on the clipboard, a notification says "press Ctrl+V", and `dictad recent` has them."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("wl-copy", "wl-paste", "cat"):  # wl-copy runs cat to serve the text
+        (tools / tool).symlink_to(shutil.which(tool))
+    with monkeypatch.context() as only_clipboard_tools:
+        only_clipboard_tools.setenv("PATH", str(tools))
+        daemon = wayland_daemon()
+    target = sway_with_bindings.open_gtk_window("dictad-keyless")
+    clip = make_clip(SPOKEN)
+    holding = subprocess.Popen(["wtype", *HOLD_KEYS, "-P", "space", "-s", str(int(1000 * (wav_seconds(clip) + 2.5))),
+                                "-p", "space", *LET_GO])
+    wait_until(lambda: daemon.event("recording_started"), 10, f"recording to start; log:\n{daemon.log()}")
+    audio_rig.play(clip).wait()
+    holding.wait(timeout=30)
+    error = wait_until(lambda: daemon.event("error"), 60, f"the undelivered text to be reported; log:\n{daemon.log()}")
+    assert "it is on the clipboard: press Ctrl+V to paste it" in error["message"]
+    assert "wtype not found on PATH" in error["message"]
+    assert "Saturday" in wl_paste().decode()
+    wait_until(lambda: "press Ctrl+V to paste it" in notifications_sent(), 10, "the notification")
+    recent = subprocess.run([sys.executable, "-m", "dictad", "recent"], capture_output=True, text=True, timeout=30)
+    assert "Saturday" in recent.stdout, recent.stdout + recent.stderr
+    assert target.text() == ""
+    assert not daemon.events_named("injected")

@@ -17,7 +17,6 @@ import socket
 import time
 from collections import deque
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from jeepney import (DBusAddress, DBusErrorResponse, HeaderFields, MatchRule, Message, MessageFlag, message_bus,
@@ -26,6 +25,7 @@ from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 from dictad.desktop.choosing import Unavailable
 from dictad.desktop.session import Session
+from dictad.desktop.session_bus import NO_SESSION_BUS, session_bus_address
 
 PORTAL_BUS_NAME = "org.freedesktop.portal.Desktop"
 PORTAL_PATH = "/org/freedesktop/portal/desktop"
@@ -35,7 +35,6 @@ CALL_TIMEOUT_S = 3.0
 _TOKEN_PREFIX = "dictad_"
 _NO_PORTAL_ERRORS = ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner")
 _REFUSALS = {1: "the user cancelled it", 2: "the portal ended it without success"}
-_NO_BUS = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
 
 Options = dict[str, tuple[str, Any]]  # a{sv} as jeepney spells it: {"types": ("u", 1)}
 
@@ -44,23 +43,13 @@ class PortalUnavailable(Unavailable):
     """A portal cannot serve here; the message names the portal and says why."""
 
 
-def session_bus_address(environ: Mapping[str, str] = os.environ) -> str | None:
-    """DBUS_SESSION_BUS_ADDRESS, or systemd's per-user bus socket (jeepney looks only at the variable)."""
-    if address := environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return address
-    runtime_dir = environ.get("XDG_RUNTIME_DIR", "")
-    if runtime_dir and Path(runtime_dir, "bus").exists():
-        return f"unix:path={Path(runtime_dir, 'bus')}"
-    return None
-
-
 def why_not_portal(session: Session, environ: Mapping[str, str] = os.environ) -> str | None:
     """The cheap check of the portal backends (no D-Bus call): a Wayland session with a session bus.
     On X11 the X backends serve without any permission dialog."""
     if session.kind != "wayland":
         return "not a Wayland session (the desktop portal serves KDE and GNOME on Wayland)"
     if session_bus_address(environ) is None:
-        return _NO_BUS
+        return NO_SESSION_BUS
     return None
 
 
@@ -154,7 +143,7 @@ class Portal:
     def _connect(self) -> DBusConnection:
         address = session_bus_address()
         if address is None:
-            raise self.error(_NO_BUS)
+            raise self.error(NO_SESSION_BUS)
         try:
             return open_dbus_connection(address, auth_timeout=CALL_TIMEOUT_S)
         except (OSError, RuntimeError, ValueError) as failure:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.rig.waiting import wait_until
 
 LOG_TAIL_CHARS = 3000
 
@@ -60,6 +65,32 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@contextlib.contextmanager
+def daemons(folder: Path) -> Iterator[Callable[[str], DaemonProcess]]:
+    """A function that starts `dictad run` with a config text and waits for it to be ready; every
+    daemon it started is stopped afterwards."""
+    started: list[DaemonProcess] = []
+
+    def start(config_text: str = "mode: hold\n") -> DaemonProcess:
+        number = len(started)
+        config, events, log = folder / f"config{number}.yaml", folder / f"events{number}.jsonl", folder / f"daemon{number}.log"
+        config.write_text(config_text)
+        with log.open("w") as out:
+            # faulthandler: a crash in a C library shows its Python stack in the log
+            process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "dictad", "run", "--config",
+                                        str(config), "--events", str(events)], stdout=out, stderr=subprocess.STDOUT)
+        daemon = DaemonProcess(process, events, log)
+        started.append(daemon)
+        wait_until(lambda: daemon.event("ready"), 60, f"the daemon to be ready; its log:\n{daemon.log()}")
+        return daemon
+
+    try:
+        yield start
+    finally:
+        for daemon in started:
+            daemon.stop()
 
 
 def auto_device() -> str:

@@ -185,7 +185,9 @@ def notification_daemon(x_display: str, session_bus: str) -> Iterator[subprocess
     if not os.access(NOTIFICATION_DAEMON, os.X_OK):
         pytest.skip(f"{NOTIFICATION_DAEMON} missing (apt-get install notification-daemon)")
     require_tools("dbus-send")
-    process = subprocess.Popen([NOTIFICATION_DAEMON], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # an X client even while a Wayland test's compositor has DISPLAY unset (it cannot run on Wayland)
+    process = subprocess.Popen([NOTIFICATION_DAEMON], env={**os.environ, "DISPLAY": x_display, "GDK_BACKEND": "x11"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: _bus_name_has_owner("org.freedesktop.Notifications"), 10,
                    "notification-daemon to own org.freedesktop.Notifications")

@@ -2,7 +2,7 @@
 
 Fixture: ``sway`` (per module: sway on its own socket in this run's runtime directory, with
 WAYLAND_DISPLAY and SWAYSOCK set and DISPLAY unset while it runs). Context managers:
-``running_sway`` (the same, with key bindings of the test's choosing) and ``running_weston`` (a
+``running_sway`` (the same, with key bindings or a bar of the test's choosing) and ``running_weston`` (a
 compositor with no virtual keyboard and no seat, the way GNOME looks to wtype).
 The recipes and their traps are those of ../shared/wayland-test-rig.md: sway refuses to start
 as root unless its setuid probe fails (a two-function LD_PRELOAD shim), and with no real keyboard
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from PIL import Image
 
 from tests.rig.environment import environment
 from tests.rig.processes import dying_with_this_process
@@ -84,6 +85,13 @@ class SwaySession:
         process = self._start(["foot", "sh", "-c", f"stty -icanon -echo; exec cat > {out}"])
         return self._focused(WaylandTarget("foot", out, process))
 
+    def screenshot(self) -> Image.Image:
+        """The whole output as the compositor composes it (grim)."""
+        shot = self.folder / "screenshot.png"
+        subprocess.run(["grim", str(shot)], check=True, timeout=10)
+        with Image.open(shot) as image:
+            return image.convert("RGB")
+
     def wtype(self, *args: str) -> None:
         subprocess.run(["wtype", *args], check=True, timeout=10)
 
@@ -136,14 +144,15 @@ def _new_socket(runtime_dir: Path, pattern: str, before: set[Path], process: sub
 
 
 @contextlib.contextmanager
-def running_sway(folder: Path, bindings: str = "") -> Iterator[SwaySession]:
+def running_sway(folder: Path, extra_config: str = "") -> Iterator[SwaySession]:
     """sway, headless, in this process's XDG_RUNTIME_DIR (where a binding's `dictad stop` finds the
-    daemon's control socket), with ``bindings`` added to its config, and a holder keyboard."""
+    daemon's control socket), with ``extra_config`` (key bindings, a bar) added to its config, and a
+    holder keyboard."""
     require_tools("sway", "swaymsg", "wtype", "wl-copy", "gcc")
     runtime_dir = Path(os.environ["XDG_RUNTIME_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "sway.conf"
-    config.write_text(SWAY_CONFIG + bindings)
+    config.write_text(SWAY_CONFIG + extra_config)
     log = folder / "sway.log"
     before = set(runtime_dir.glob("wayland-*")) | set(runtime_dir.glob("sway-ipc.*.sock"))
     variables = dict(WLR_BACKENDS="headless", WLR_LIBINPUT_NO_DEVICES="1", WLR_RENDERER="pixman",

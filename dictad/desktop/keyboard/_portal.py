@@ -21,7 +21,8 @@ from pathlib import Path
 import platformdirs
 
 from dictad.desktop.keyboard import KeysNotSent
-from dictad.desktop.portal import CALL_TIMEOUT_S, Portal, PortalUnavailable, session_bus_address
+from dictad.desktop.portal import CALL_TIMEOUT_S, Portal, PortalUnavailable
+from dictad.desktop.session_bus import session_bus_address
 from dictad.desktop.x11 import char_keysym, keysyms_of
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from importlib.resources import files
+
+from dictad.icons import icon_file
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class DbusNotifier:
         address = Gio.dbus_address_get_for_bus_sync(Gio.BusType.SESSION, None)
         flags = Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION
         bus = Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
-        icon_path = str(files("dictad.icons") / "error.png")
+        icon_path = str(icon_file("error"))
         name = self._app_name
         try:
             bus.call_sync(

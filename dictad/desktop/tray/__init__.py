@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from importlib.resources import files
 from typing import TYPE_CHECKING, Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
 from dictad.desktop.session import Session
+from dictad.icons import icon_file
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -61,7 +61,7 @@ def load_icon(state: str) -> Image.Image:
     """The tray image for ``state``, read from the package data in icons/."""
     from PIL import Image
 
-    with (files("dictad.icons") / f"{state}.png").open("rb") as png:
+    with icon_file(state).open("rb") as png:
         image = Image.open(png)
         image.load()
     return image
@@ -114,4 +114,33 @@ def _make_gtk(session: Session, model: TrayModel, name: str, notify: Callable[[s
     return GtkTray(model, name, notify)
 
 
-BACKENDS = (Backend("gtk", _why_not_gtk, _make_gtk),)
+def _why_not_appindicator(session: Session) -> str | None:
+    """A StatusNotifier host (its watcher on the session bus) and a display for GTK to open."""
+    if not (session.wayland_display or session.x_display):
+        return "no display (neither WAYLAND_DISPLAY nor DISPLAY is set)"
+    from dictad.desktop.session_bus import NO_SESSION_BUS, session_bus_address, why_no_service
+
+    address = session_bus_address()
+    if address is None:
+        return NO_SESSION_BUS
+    no_watcher = why_no_service(STATUS_NOTIFIER_WATCHER, address)
+    if no_watcher is not None:
+        return f"no StatusNotifier host ({no_watcher}): {NO_HOST_FIX}"
+    if importlib.util.find_spec("gi") is None:
+        return "PyGObject is not installed (pip install 'dictad[tray]')"
+    return None
+
+
+def _make_appindicator(session: Session, model: TrayModel, name: str, notify: Callable[[str], None]) -> TrayIcon:
+    from dictad.desktop.tray._appindicator import IndicatorTray
+
+    return IndicatorTray(model, name, notify)
+
+
+STATUS_NOTIFIER_WATCHER = "org.kde.StatusNotifierWatcher"
+NO_HOST_FIX = "KDE Plasma, swaybar and Waybar's tray have one; on GNOME, enable the AppIndicator extension"
+
+BACKENDS = (
+    Backend("gtk", _why_not_gtk, _make_gtk),
+    Backend("appindicator", _why_not_appindicator, _make_appindicator),
+)
