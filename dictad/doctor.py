@@ -20,13 +20,22 @@ WITHOUT = {
     "notify": "messages only go to the log",
     "tray": "dictad runs without a tray icon",
 }
+TYPE_EVERYWHERE = ("sudo apt install wtype   (sway, Hyprland, river, niri); on KDE and GNOME allow dictad's "
+                   "remote control once when the desktop asks")
 FIXES = {
-    ("keyboard", "wayland"): "sudo apt install wtype   (sway, Hyprland, river, niri); on KDE and GNOME allow "
-                             "dictad's remote control once when the desktop asks. Until then each text is left "
-                             "on the clipboard, and a notification says which keys paste it",
+    ("keyboard", "wayland"): f"{TYPE_EVERYWHERE}. Until then each text is left on the clipboard, and a "
+                             "notification says which keys paste it",
     ("clipboard", "x11"): "sudo apt install xclip   (or set output.method: type)",
     ("clipboard", "wayland"): "sudo apt install wl-clipboard   (or set output.method: type)",
 }
+
+LIMITED = {
+    ("keyboard", "xwayland"): ("keys reach only X11 (XWayland) windows: for a Wayland window the text is left on "
+                               "the clipboard, and a notification says which keys paste it", TYPE_EVERYWHERE),
+    ("focus", "xwayland"): ("only X11 (XWayland) windows are told apart: a Wayland terminal gets output.paste_keys",
+                            "set output.method: type, or use the terminal's paste keys yourself"),
+}
+"""Backends that work, but not for every window: what they leave out, and how to have it all."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,8 @@ def check_concern(choice: Choice, session: Session, config: Config) -> Check:
     only: doctor grabs no keys and opens no windows."""
     concern, detail = choice.concern, choice.describe()
     if choice.chosen is not None:
-        return Check(concern, True, detail)
+        left_out, fix = LIMITED.get((concern, choice.chosen), ("", ""))
+        return Check(concern, True, f"{detail}; {left_out}" if left_out else detail, fix)
     if concern == "clipboard" and config.output.method == "type":
         return Check(concern, True, f"{detail}; none needed: output.method is type")
     if concern not in NEEDED:

@@ -137,7 +137,7 @@ def test_an_unknown_forced_backend_is_refused_naming_the_allowed_ones() -> None:
     assert survey("test", backends, X11, environ={"DICTAD_TEST_BACKEND": "thrid"}).chosen is None
 
 
-WAYLAND = detect_session({"WAYLAND_DISPLAY": "wayland-1", "SWAYSOCK": "/s", "DISPLAY": ":0"}, platform="linux")
+WAYLAND = detect_session({"WAYLAND_DISPLAY": "wayland-1", "SWAYSOCK": "/s"}, platform="linux")
 
 
 @pytest.fixture
@@ -152,11 +152,23 @@ def test_in_a_wayland_session_each_backend_steps_aside_with_its_reason(nothing_o
     choices = {choice.concern: choice for choice in survey_all(WAYLAND, environ={})}
     assert choices["hotkey"].skipped[0][0] == "xorg"
     assert choices["hotkey"].skipped[0][1].startswith("Wayland session: apps cannot grab global keys")
-    assert [name for name, _ in choices["keyboard"].skipped] == ["wtype", "portal", "xorg"]
+    assert [name for name, _ in choices["keyboard"].skipped] == ["wtype", "portal", "xorg", "xwayland"]
+    assert "xwayland: no XWayland (DISPLAY is not set in this Wayland session)" in choices["keyboard"].describe()
     assert choices["keyboard"].describe().startswith("no backend: wtype: wtype not found on PATH (install the wtype")
     assert "xorg: Wayland session: XTEST reaches only XWayland windows" in choices["keyboard"].describe()
     assert choices["focus"].chosen == "sway"  # SWAYSOCK names sway's socket
     assert choices["clipboard"].skipped[0] == ("wl-clipboard", "wl-copy and wl-paste not found on PATH")
+
+
+def test_where_only_xwayland_can_be_reached_its_keys_and_window_names_are_used(nothing_on_wayland) -> None:
+    """GNOME with remote control refused: no wtype, no portal, but XWayland (DISPLAY) for its X11 windows."""
+    gnome = detect_session({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "GNOME", "DISPLAY": ":0"},
+                           platform="linux")
+    choices = {choice.concern: choice for choice in survey_all(gnome, environ={})}
+    assert (choices["keyboard"].chosen, choices["focus"].chosen) == ("xwayland", "xwayland")
+    assert [name for name, _ in choices["keyboard"].skipped] == ["wtype", "portal", "xorg"]
+    assert "xorg: Wayland session: XTEST reaches only XWayland windows (the xwayland backend sends to those)" in \
+        choices["keyboard"].describe()
 
 
 def test_delivery_in_a_wayland_session_with_nothing_to_send_keys_keeps_the_text_and_says_why(

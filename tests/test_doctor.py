@@ -67,6 +67,18 @@ def test_doctor_gives_sway_users_the_lines_for_their_config(tmp_path):
     assert "bindsym --release Mod4+d exec " in result.stdout
 
 
+def test_doctor_says_what_typing_through_xwayland_leaves_out_and_how_to_type_everywhere(tmp_path):
+    """GNOME with no wtype and no portal: XWayland's X11 windows are reachable, the Wayland ones are not."""
+    result = doctor(tmp_path, "", WAYLAND_DISPLAY="wayland-0", XDG_CURRENT_DESKTOP="GNOME", DISPLAY=":0",
+                    PATH=str(tmp_path), DBUS_SESSION_BUS_ADDRESS="", XDG_RUNTIME_DIR=str(tmp_path))
+    keyboard = result.stdout.split("[ok] keyboard: xwayland; skipped wtype: wtype not found on PATH")[1]
+    assert keyboard.split("\n")[0].endswith("; keys reach only X11 (XWayland) windows: for a Wayland window the "
+                                            "text is left on the clipboard, and a notification says which keys "
+                                            "paste it")
+    assert keyboard.split("\n")[1] == ("     fix: sudo apt install wtype   (sway, Hyprland, river, niri); on KDE "
+                                       "and GNOME allow dictad's remote control once when the desktop asks")
+
+
 @pytest.mark.parametrize(("device", "verdict"), [
     (None, "[ok] microphone: input devices:"),
     ("nothing-like-it", "[!!] microphone: no input device matches 'nothing-like-it'"),

@@ -19,6 +19,10 @@ from dictad.desktop.bindings import binding_lines
 from dictad.desktop.session import current_session
 from dictad.inject import deliver
 from dictad.keyspec import parse_hotkey
+from Xlib import error as xlib_error
+from Xlib.protocol import event as xlib_event
+from Xlib.protocol.display import Display as XlibConnection
+
 from tests.rig.daemon import DaemonProcess, daemons
 from tests.rig.speech import wav_seconds, word_errors
 from tests.rig.waiting import wait_until
@@ -31,6 +35,15 @@ UNICODE = "Café — naïve ✓ straße"
 
 def wl_paste(*args: str) -> bytes:
     return subprocess.run(["wl-paste", "--no-newline", *args], capture_output=True, timeout=10).stdout
+
+
+def clipboard_tools_only(folder: Path) -> str:
+    """A PATH with wl-clipboard and nothing that types (no wtype)."""
+    tools = folder / "bin"
+    tools.mkdir()
+    for tool in ("wl-copy", "wl-paste", "cat"):  # wl-copy runs cat to serve the text
+        (tools / tool).symlink_to(shutil.which(tool))
+    return str(tools)
 
 
 def output(default_config, **changes):
@@ -87,11 +100,7 @@ def test_without_a_way_to_send_keys_the_text_waits_on_the_clipboard(
         sway: SwaySession, default_config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No wtype (the way KDE or GNOME refuse it), no portal, no XWayland: the clipboard holds the text."""
     target = sway.open_gtk_window("dictad-nokeys")
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    for tool in ("wl-copy", "wl-paste", "cat"):  # wl-copy runs cat to serve the text
-        (tools / tool).symlink_to(shutil.which(tool))
-    monkeypatch.setenv("PATH", str(tools))
+    monkeypatch.setenv("PATH", clipboard_tools_only(tmp_path))
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     delivery = deliver("Paste me yourself.", default_config.output, Desktop(current_session()))
     assert (delivery.delivered, delivery.method) == (False, "clipboard"), delivery.reason
@@ -111,6 +120,85 @@ def test_a_compositor_without_a_virtual_keyboard_is_named_and_the_text_kept(defa
     assert delivery.text == "Kept for later. "
     assert "wtype cannot type here: Compositor does not support the virtual keyboard protocol" in delivery.reason
     assert "nor could it go on the clipboard" in delivery.reason  # headless weston has no seat for wl-copy either
+
+
+@pytest.fixture(scope="module")
+def sway_with_xwayland(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwaySession]:
+    with running_sway(tmp_path_factory.mktemp("sway-xwayland"), xwayland=True) as session:
+        yield session
+
+
+def fresh_xlib_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-xlib keeps its extension tables (opcodes, event and error numbers) in class attributes shared
+    by every connection of a process. This test process spoke to Xvfb before, whose extensions are
+    numbered otherwise than XWayland's, so these tests start python-xlib with fresh ones (the daemon
+    talks to one X server only)."""
+    monkeypatch.setattr(XlibConnection, "extension_major_opcodes", {})
+    monkeypatch.setattr(XlibConnection, "event_classes", xlib_event.event_class.copy())
+    monkeypatch.setattr(XlibConnection, "error_classes", xlib_error.xerror_class.copy())
+
+
+def nothing_types_but_xtest(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """No wtype and no portal (GNOME or KDE with remote control refused): only XWayland's XTEST is left."""
+    monkeypatch.setenv("PATH", clipboard_tools_only(folder))
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    fresh_xlib_tables(monkeypatch)
+
+
+@pytest.mark.parametrize("method", ["paste", "type"])
+def test_an_x11_window_under_xwayland_gets_the_text_through_xtest(
+        sway_with_xwayland: SwaySession, default_config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        method: str) -> None:
+    target = sway_with_xwayland.open_gtk_window(f"dictad-x11-{method}", backend="x11")
+    subprocess.run(["wl-copy", "what the user had"], check=True, timeout=10)
+    nothing_types_but_xtest(monkeypatch, tmp_path)
+    desktop = Desktop(current_session())
+    delivery = deliver(UNICODE, output(default_config, method=method), desktop)
+    assert type(desktop.keyboard()).__name__ == "XWaylandKeyboard"
+    assert (delivery.delivered, delivery.method) == (True, method), delivery.reason
+    assert delivery.target.split("/")[0] == f"dictad-x11-{method}"  # sway names an X11 window by its WM_CLASS
+    assert target.wait_for_text(UNICODE) == UNICODE + " "
+    assert wl_paste().decode() == "what the user had"
+    target.process.terminate()
+
+
+def test_xterm_under_xwayland_gets_the_words_typed_and_no_control_byte(
+        sway_with_xwayland: SwaySession, default_config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    terminal = sway_with_xwayland.open_xterm()
+    nothing_types_but_xtest(monkeypatch, tmp_path)
+    delivery = deliver("echo héllo ✓", default_config.output, Desktop(current_session()))
+    assert (delivery.delivered, delivery.method, delivery.target) == (True, "type", "xterm/xterm")
+    text = terminal.wait_for_text("echo héllo ✓")
+    assert text == "echo héllo ✓ "
+    assert not [char for char in text if ord(char) < 0x20]
+    terminal.process.terminate()
+
+
+def test_the_xwayland_focus_backend_names_x11_windows_and_not_wayland_ones(
+        sway_with_xwayland: SwaySession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the compositor cannot be asked (GNOME, KDE), XWayland still names its own windows."""
+    monkeypatch.setenv("DICTAD_FOCUS_BACKEND", "xwayland")
+    fresh_xlib_tables(monkeypatch)
+    focus = Desktop(current_session()).focus()
+    x11_window = sway_with_xwayland.open_gtk_window("dictad-x11-named", backend="x11")
+    assert focus.focused_app().split("/")[0] == "dictad-x11-named"
+    wayland_window = sway_with_xwayland.open_gtk_window("dictad-wayland-unnamed")
+    assert focus.focused_app() == ""
+    x11_window.process.terminate()
+    wayland_window.process.terminate()
+
+
+def test_a_wayland_window_out_of_xtests_reach_gets_the_text_on_the_clipboard(
+        sway_with_xwayland: SwaySession, default_config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    target = sway_with_xwayland.open_gtk_window("dictad-beyond-xtest")
+    nothing_types_but_xtest(monkeypatch, tmp_path)
+    delivery = deliver("Paste me here.", default_config.output, Desktop(current_session()))
+    assert (delivery.delivered, delivery.method) == (False, "clipboard"), delivery.reason
+    assert delivery.reason.startswith("it is on the clipboard: press Ctrl+V to paste it; no keys can be sent here: "
+                                      "the focused window is a Wayland window")
+    assert wl_paste().decode() == "Paste me here. "
+    assert target.text() == ""
+    target.process.terminate()
 
 
 SPOKEN = "The kitchen needs new lights before the party on Saturday."
@@ -170,12 +258,8 @@ def test_with_no_way_to_send_keys_the_daemon_leaves_the_text_on_the_clipboard_an
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The daemon finds no wtype (GNOME and KDE refuse wtype's virtual keyboard the same way) and no
     portal: the words wait on the clipboard, a notification says "press Ctrl+V", and `dictad recent` has them."""
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    for tool in ("wl-copy", "wl-paste", "cat"):  # wl-copy runs cat to serve the text
-        (tools / tool).symlink_to(shutil.which(tool))
     with monkeypatch.context() as only_clipboard_tools:
-        only_clipboard_tools.setenv("PATH", str(tools))
+        only_clipboard_tools.setenv("PATH", clipboard_tools_only(tmp_path))
         daemon = wayland_daemon()
     target = sway_with_bindings.open_gtk_window("dictad-keyless")
     clip = make_clip(SPOKEN)

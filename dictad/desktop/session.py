@@ -85,3 +85,12 @@ def _desktop(environ: Mapping[str, str]) -> str:
             return compositor
     names = [name.lower().removeprefix("x-") for name in environ.get("XDG_CURRENT_DESKTOP", "").split(":") if name]
     return next((name for name in names if name in _KNOWN_DESKTOPS), names[0] if names else "")
+
+
+def why_no_xwayland(session: Session) -> str | None:
+    """Why the X11 windows of this session cannot be reached through XWayland; None when they may be."""
+    if session.kind != "wayland":
+        return "not a Wayland session"
+    if not session.x_display:
+        return "no XWayland (DISPLAY is not set in this Wayland session)"
+    return None

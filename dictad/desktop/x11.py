@@ -143,6 +143,17 @@ def connect(display_name: str, error: type[Exception]) -> Display:
         raise error(f"cannot connect to the X display {display_name!r}: {failure}") from failure
 
 
+def x_window_is_active(display: Display) -> bool:
+    """Whether an X11 window has the focus, as the window manager says (``_NET_ACTIVE_WINDOW``).
+
+    On Wayland, XWayland's window manager (the compositor) sets it to an X window while one is
+    focused and to none while a Wayland window is: keys sent through XWayland reach only the former.
+    """
+    atom = display.intern_atom("_NET_ACTIVE_WINDOW")
+    active = display.screen().root.get_full_property(atom, X.AnyPropertyType)
+    return bool(active and active.value and active.value[0])
+
+
 def close_quietly(display: Display) -> None:
     try:
         display.close()

@@ -19,7 +19,7 @@ from dictad.config import OutputConfig
 from dictad.desktop import Desktop, desktop_for
 from dictad.desktop.clipboard import Clipboard, ClipboardUnavailable
 from dictad.desktop.focus import FocusUnavailable
-from dictad.desktop.keyboard import Keyboard, KeyboardUnavailable, KeysNotSent
+from dictad.desktop.keyboard import Keyboard, KeyboardUnavailable, KeysNotSent, OutOfReach
 from dictad.desktop.session import current_session
 from dictad.inject.text import prepare
 from dictad.keyspec import parse_keys
@@ -60,6 +60,8 @@ def deliver(text: str, config: OutputConfig, desktop: Desktop | None = None) -> 
             return _leave_on_clipboard(desktop, text, config, str(unavailable))
         try:
             return _deliver_with(desktop, keyboard, text, config)
+        except OutOfReach as out_of_reach:
+            return _leave_on_clipboard(desktop, text, config, str(out_of_reach))
         except Exception as failure:  # a backend surprise must not lose the dictation
             log.exception("delivering text failed")
             desktop.forget_delivery()
@@ -96,13 +98,15 @@ def _deliver_with(desktop: Desktop, keyboard: Keyboard, text: str, config: Outpu
                 method, note = "type", f"typed, not pasted: {unavailable}"
         keyboard.type_text(text)
         return Delivery(True, "type", text, target, note)
+    except OutOfReach:
+        raise
     except (ClipboardUnavailable, KeysNotSent) as failure:
         return Delivery(False, method, text, target, str(failure))
 
 
 def _leave_on_clipboard(desktop: Desktop, text: str, config: OutputConfig, why: str) -> Delivery:
-    """Where no keys can be sent (GNOME without a portal, a compositor without a virtual keyboard),
-    the text goes on the clipboard and the user is told which keys paste it."""
+    """Where no keys can be sent (GNOME without a portal, a compositor without a virtual keyboard, a
+    Wayland window when only XWayland's can be reached), the text goes on the clipboard and the user is told which keys paste it."""
     target = _focused_app(desktop)
     keys = choose_method(config, target)[1] or parse_keys(config.paste_keys)
     try:

@@ -10,7 +10,7 @@ import shutil
 from typing import Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
-from dictad.desktop.session import Session
+from dictad.desktop.session import Session, why_no_xwayland
 
 CONCERN = "focus"
 
@@ -69,7 +69,7 @@ def _why_not_xorg(session: Session) -> str | None:
     if session.platform in ("win32", "darwin"):
         return f"no backend for {session.platform} yet"
     if session.kind == "wayland":
-        return "Wayland session: X11 window classes name only XWayland windows"
+        return "Wayland session: X11 window classes name only XWayland windows (the xwayland backend asks those)"
     if not session.x_display:
         return "no X display (DISPLAY is not set)"
     return None
@@ -86,4 +86,5 @@ BACKENDS = (
     Backend("hyprland", _why_not_hyprland, _make_hyprland),
     Backend("niri", _why_not_niri, _make_niri),
     Backend("xorg", _why_not_xorg, _make_xorg),
+    Backend("xwayland", why_no_xwayland, _make_xorg),
 )

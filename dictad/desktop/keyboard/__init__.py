@@ -10,7 +10,7 @@ import shutil
 from typing import Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
-from dictad.desktop.session import Session
+from dictad.desktop.session import Session, why_no_xwayland
 
 CONCERN = "keyboard"
 
@@ -21,6 +21,11 @@ class KeyboardUnavailable(Unavailable):
 
 class KeysNotSent(Exception):
     """These keys could not be sent now; the message says why, in words for the user."""
+
+
+class OutOfReach(KeysNotSent):
+    """The focused window is one this backend's keys cannot reach (a Wayland window, for XTEST
+    through XWayland): the text goes on the clipboard for the user to paste."""
 
 
 class Keyboard(Protocol):
@@ -56,7 +61,7 @@ def _why_not_xorg(session: Session) -> str | None:
     if session.platform in ("win32", "darwin"):
         return f"no backend for {session.platform} yet: dictad cannot put text into windows here"
     if session.kind == "wayland":
-        return "Wayland session: XTEST reaches only XWayland windows, not the Wayland ones"
+        return "Wayland session: XTEST reaches only XWayland windows (the xwayland backend sends to those)"
     if not session.x_display:
         return "no X display (DISPLAY is not set): there is no window to put the text into"
     return None
@@ -83,8 +88,15 @@ def _make_portal(session: Session) -> Keyboard:
     return PortalKeyboard()
 
 
+def _make_xwayland(session: Session) -> Keyboard:
+    from dictad.desktop.keyboard._xwayland import XWaylandKeyboard
+
+    return XWaylandKeyboard(session.x_display)
+
+
 BACKENDS = (
     Backend("wtype", _why_not_wtype, _make_wtype),
     Backend("portal", _why_not_portal, _make_portal),
     Backend("xorg", _why_not_xorg, _make_xorg),
+    Backend("xwayland", why_no_xwayland, _make_xwayland),
 )
