@@ -10,6 +10,7 @@ desktop behaves (its dialogs, KDE's indicator, GNOME 49's silence): that needs m
 
 from __future__ import annotations
 
+import os
 import stat
 import threading
 import time
@@ -26,11 +27,13 @@ from dictad.desktop.hotkey import _portal as hotkey_portal
 from dictad.desktop.keyboard import _portal as keyboard_portal
 from dictad.desktop.keyboard._portal import restore_token_path
 from dictad.desktop.portal import CALL_TIMEOUT_S
-from dictad.desktop.session import Session
+from dictad.desktop.session import Session, detect_session
 from dictad.keyspec import parse_hotkey, parse_keys
 from tests.portal_service import PortalService, private_session_bus
 
-WAYLAND_KDE = Session("wayland", "kde", wayland_display="wayland-0")
+def wayland_kde() -> Session:
+    """KDE on Wayland, on the session bus a test's ``bus`` fixture started (or on none)."""
+    return Session("wayland", "kde", wayland_display="wayland-0", session_bus=os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""))
 MARGIN_S = 1.5  # for a busy two-core machine; the bounds themselves are seconds
 NOTHING = lambda: None  # noqa: E731
 
@@ -72,13 +75,13 @@ def portal_backend(concern: ModuleType) -> Backend:
 
 
 def make_keyboard(made: list[Any]) -> keyboard_portal.PortalKeyboard:
-    made.append(portal_backend(keyboard).make(WAYLAND_KDE))
+    made.append(portal_backend(keyboard).make(wayland_kde()))
     return made[-1]
 
 
 def make_listener(made: list[Any], on_press: Callable[[], None] = NOTHING,
                   on_release: Callable[[], None] = NOTHING) -> hotkey_portal.PortalHotkeyListener:
-    made.append(portal_backend(hotkey).make(WAYLAND_KDE, parse_hotkey("<ctrl>+<alt>+space"), on_press, on_release,
+    made.append(portal_backend(hotkey).make(wayland_kde(), parse_hotkey("<ctrl>+<alt>+space"), on_press, on_release,
                                             NOTHING))
     return made[-1]
 
@@ -90,17 +93,15 @@ def without_handle_token(options: dict[str, Any]) -> dict[str, Any]:
 # -- choosing ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("concern", [hotkey, keyboard])
-def test_the_portal_is_tried_only_on_wayland_with_a_session_bus(
-        concern: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_the_portal_is_tried_only_on_wayland_with_a_session_bus(concern: ModuleType, tmp_path) -> None:
     names = [backend.name for backend in concern.BACKENDS]
     assert "portal" in names and "xorg" in names  # wtype comes before the portal for the keyboard (wlroots)
-    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    kde = {"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "KDE", "XDG_RUNTIME_DIR": str(tmp_path)}
     why_not = portal_backend(concern).why_not
     assert why_not(Session("x11", x_display=":0")).startswith("not a Wayland session")
-    assert why_not(WAYLAND_KDE) == "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
+    assert why_not(detect_session(kde, "linux")) == "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
     (tmp_path / "bus").touch()  # systemd's per-user bus socket
-    assert why_not(WAYLAND_KDE) is None
+    assert why_not(detect_session(kde, "linux")) is None
 
 
 def x11_and_portal(concern: ModuleType) -> tuple[Backend, ...]:
@@ -112,7 +113,7 @@ def choose_with_a_spare(concern: ModuleType, *args: Any) -> Any:
     """What the concern's chooser makes from its X11 and portal backends and then a spare that always
     fits, on a KDE Wayland session: "spare" when the portal gave way."""
     spare = Backend("spare", lambda session: None, lambda session, *args: "spare")
-    return choose(concern.CONCERN, (*x11_and_portal(concern), spare), WAYLAND_KDE, Unavailable, *args, environ={})
+    return choose(concern.CONCERN, (*x11_and_portal(concern), spare), wayland_kde(), Unavailable, *args, environ={})
 
 
 HOTKEY_ARGS = (parse_hotkey("<ctrl>+<alt>+space"), NOTHING, NOTHING, NOTHING)
@@ -131,7 +132,7 @@ def test_a_portal_that_refuses_gives_way_to_the_next_backend_at_once(
     assert choose_with_a_spare(concern, *args) == "spare"
     assert time.monotonic() - started < CALL_TIMEOUT_S  # no timeout paid for a refusal
     with pytest.raises(Unavailable, match=f"portal: {refused}") as no_backend:
-        choose(concern.CONCERN, x11_and_portal(concern), WAYLAND_KDE, Unavailable, *args, environ={})
+        choose(concern.CONCERN, x11_and_portal(concern), wayland_kde(), Unavailable, *args, environ={})
     assert "xorg: Wayland session" in str(no_backend.value)
 
 
@@ -154,10 +155,10 @@ def test_a_failed_keyboard_portal_is_not_asked_again_in_the_same_run(portal: Cal
     monkeypatch.setattr(keyboard_portal, "FIRST_START_TIMEOUT_S", 1.0)
     service = portal(answers={"Start": None})
     with pytest.raises(Unavailable, match="no answer to the remote control permission dialog within 1 s"):
-        portal_backend(keyboard).make(WAYLAND_KDE)
+        portal_backend(keyboard).make(wayland_kde())
     started = time.monotonic()
     with pytest.raises(Unavailable, match=r"within 1 s \(remembered from an earlier try; restart dictad"):
-        portal_backend(keyboard).make(WAYLAND_KDE)
+        portal_backend(keyboard).make(wayland_kde())
     assert time.monotonic() - started < 0.5
     assert len(service.calls_of("Start")) == 1
 
@@ -169,7 +170,7 @@ def test_a_kept_token_whose_start_never_answers_costs_three_seconds_and_is_dropp
     service = portal(answers={"Start": None})
     started = time.monotonic()
     with pytest.raises(Unavailable, match=r"no answer to Start \(restoring the kept permission\) within 3 s"):
-        portal_backend(keyboard).make(WAYLAND_KDE)
+        portal_backend(keyboard).make(wayland_kde())
     assert keyboard_portal.RESTORED_START_TIMEOUT_S <= time.monotonic() - started < 3.0 + MARGIN_S
     (_session, selected), = service.calls_of("SelectDevices")
     assert selected["restore_token"] == ("s", "token-from-another-life")
@@ -179,11 +180,11 @@ def test_a_kept_token_whose_start_never_answers_costs_three_seconds_and_is_dropp
 def test_without_a_portal_or_its_interface_the_backends_say_which_and_why(
         bus: str, portal: Callable[..., PortalService]) -> None:
     with pytest.raises(Unavailable, match="^GlobalShortcuts portal: no desktop portal on the session bus"):
-        portal_backend(hotkey).make(WAYLAND_KDE, *HOTKEY_ARGS)
+        portal_backend(hotkey).make(wayland_kde(), *HOTKEY_ARGS)
     portal(interfaces=("GlobalShortcuts",))
     with pytest.raises(Unavailable, match="^RemoteDesktop portal: the desktop portal has no "
                                           r"org\.freedesktop\.portal\.RemoteDesktop \(org.freedesktop.DBus.Error"):
-        portal_backend(keyboard).make(WAYLAND_KDE)
+        portal_backend(keyboard).make(wayland_kde())
 
 
 # -- the keyboard -----------------------------------------------------------------------------------

@@ -11,12 +11,10 @@ answer cannot slip past; each failure is one ``PortalUnavailable`` naming the po
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Mapping
 from typing import Any
 
 from jeepney import (DBusAddress, DBusErrorResponse, HeaderFields, MatchRule, Message, MessageFlag, message_bus,
@@ -24,8 +22,7 @@ from jeepney import (DBusAddress, DBusErrorResponse, HeaderFields, MatchRule, Me
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 from dictad.desktop.choosing import Unavailable
-from dictad.desktop.session import Session
-from dictad.desktop.session_bus import NO_SESSION_BUS, session_bus_address
+from dictad.desktop.session import NO_SESSION_BUS, Session
 
 PORTAL_BUS_NAME = "org.freedesktop.portal.Desktop"
 PORTAL_PATH = "/org/freedesktop/portal/desktop"
@@ -43,21 +40,22 @@ class PortalUnavailable(Unavailable):
     """A portal cannot serve here; the message names the portal and says why."""
 
 
-def why_not_portal(session: Session, environ: Mapping[str, str] = os.environ) -> str | None:
+def why_not_portal(session: Session) -> str | None:
     """The cheap check of the portal backends (no D-Bus call): a Wayland session with a session bus.
     On X11 the X backends serve without any permission dialog."""
     if session.kind != "wayland":
         return "not a Wayland session (the desktop portal serves KDE and GNOME on Wayland)"
-    if session_bus_address(environ) is None:
+    if not session.session_bus:
         return NO_SESSION_BUS
     return None
 
 
 class Portal:
-    """One connection to the session bus, talking to one portal interface (``name``: "RemoteDesktop")."""
+    """One connection to the session bus at ``bus``, talking to one portal interface (``name``: "RemoteDesktop")."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, bus: str) -> None:
         self.name = name
+        self._bus = bus
         self.interface = f"org.freedesktop.portal.{name}"
         self._address = DBusAddress(PORTAL_PATH, PORTAL_BUS_NAME, self.interface)
         self._connection = self._connect()
@@ -141,13 +139,12 @@ class Portal:
         self._connection.close()
 
     def _connect(self) -> DBusConnection:
-        address = session_bus_address()
-        if address is None:
+        if not self._bus:
             raise self.error(NO_SESSION_BUS)
         try:
-            return open_dbus_connection(address, auth_timeout=CALL_TIMEOUT_S)
+            return open_dbus_connection(self._bus, auth_timeout=CALL_TIMEOUT_S)
         except (OSError, RuntimeError, ValueError) as failure:
-            raise self.error(f"cannot connect to the D-Bus session bus at {address}: {failure}") from None
+            raise self.error(f"cannot connect to the D-Bus session bus at {self._bus}: {failure}") from None
 
     def _reply(self, message: Message, timeout_s: float) -> tuple:
         """Send ``message`` and return its reply's body; raises DBusErrorResponse for an error reply."""

@@ -1,7 +1,7 @@
 """Which desktop session dictad runs in: X11, Wayland (and which compositor or desktop), or none.
 
 Decided here, once, from the environment; every backend chooser asks ``current_session()``
-rather than reading DISPLAY or WAYLAND_DISPLAY itself. A Wayland marker wins over DISPLAY,
+rather than reading DISPLAY, WAYLAND_DISPLAY or the session bus's address itself. A Wayland marker wins over DISPLAY,
 since DISPLAY on Wayland is XWayland's, which reaches only XWayland windows.
 """
 
@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 SessionKind = Literal["x11", "wayland", "none"]
@@ -21,10 +22,11 @@ _KNOWN_DESKTOPS = frozenset({
     "sway", "hyprland", "niri", "river", "labwc", "wayfire", "kde", "gnome", "xfce", "cinnamon", "mate",
     "lxqt", "budgie", "cosmic",
 })
-_READ = ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "DISPLAY", "XDG_CURRENT_DESKTOP",
-         *(name for name, _ in _COMPOSITOR_SOCKETS))
+_READ = ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "DISPLAY", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS",
+         "XDG_RUNTIME_DIR", *(name for name, _ in _COMPOSITOR_SOCKETS))
 _NOT_X11_OR_WAYLAND = ("win32", "darwin")
 NO_SESSION_FIX = "run dictad inside your desktop session (DISPLAY or WAYLAND_DISPLAY must be set)"
+NO_SESSION_BUS = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Session:
     wayland_display: str = ""  # WAYLAND_DISPLAY
     compositor_ipc: str = ""  # the compositor's own: SWAYSOCK's path, HYPRLAND_INSTANCE_SIGNATURE, NIRI_SOCKET
     platform: str = "linux"
+    session_bus: str = ""  # the D-Bus session bus's address (portals, notifications, the tray); "" when none
 
     def describe(self) -> str:
         """For doctor and logs, e.g. "Wayland (sway) on wayland-1, XWayland :0"."""
@@ -56,11 +59,12 @@ def detect_session(environ: Mapping[str, str], platform: str = sys.platform) -> 
     wayland_display = environ.get("WAYLAND_DISPLAY", "")
     if platform in _NOT_X11_OR_WAYLAND:
         return Session("none", platform=platform)
+    bus = _session_bus(environ)
     if wayland_display or environ.get("XDG_SESSION_TYPE") == "wayland":
-        return Session("wayland", _desktop(environ), x_display, wayland_display, _compositor_ipc(environ), platform)
+        return Session("wayland", _desktop(environ), x_display, wayland_display, _compositor_ipc(environ), platform, bus)
     if x_display:
-        return Session("x11", _desktop(environ), x_display, platform=platform)
-    return Session("none", platform=platform)
+        return Session("x11", _desktop(environ), x_display, platform=platform, session_bus=bus)
+    return Session("none", platform=platform, session_bus=bus)
 
 
 def current_session() -> Session:
@@ -71,6 +75,16 @@ def current_session() -> Session:
 @functools.cache
 def _detected(values: tuple[str, ...], platform: str) -> Session:
     return detect_session(dict(zip(_READ, values)), platform)
+
+
+def _session_bus(environ: Mapping[str, str]) -> str:
+    """DBUS_SESSION_BUS_ADDRESS, or systemd's per-user bus socket (jeepney looks only at the variable)."""
+    if address := environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return address
+    runtime_dir = environ.get("XDG_RUNTIME_DIR", "")
+    if runtime_dir and Path(runtime_dir, "bus").exists():
+        return f"unix:path={Path(runtime_dir, 'bus')}"
+    return ""
 
 
 def _compositor_ipc(environ: Mapping[str, str]) -> str:

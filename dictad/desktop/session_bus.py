@@ -1,23 +1,9 @@
-"""The D-Bus session bus: where it is, and whether a service is on it (jeepney, blocking, bounded)."""
+"""Whether a service is on the D-Bus session bus (jeepney, blocking, bounded); the bus's address is
+the session's (``Session.session_bus``)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
-
-NO_SESSION_BUS = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
 ASK_TIMEOUT_S = 1.0
-
-
-def session_bus_address(environ: Mapping[str, str] = os.environ) -> str | None:
-    """DBUS_SESSION_BUS_ADDRESS, or systemd's per-user bus socket (jeepney looks only at the variable)."""
-    if address := environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return address
-    runtime_dir = environ.get("XDG_RUNTIME_DIR", "")
-    if runtime_dir and Path(runtime_dir, "bus").exists():
-        return f"unix:path={Path(runtime_dir, 'bus')}"
-    return None
 
 
 def why_no_service(name: str, address: str) -> str | None:

@@ -78,7 +78,7 @@ def _make_portal(session: Session, keys: tuple[str, ...], on_press: Callable[[],
     """Binds the shortcut already, which may show the desktop's dialog once."""
     from dictad.desktop.hotkey._portal import PortalHotkeyListener
 
-    return PortalHotkeyListener(keys, on_press, on_release, on_escape)
+    return PortalHotkeyListener(session.session_bus, keys, on_press, on_release, on_escape)
 
 
 BACKENDS = (Backend("xorg", _why_not_xorg, _make_xorg), Backend("portal", _why_not_portal, _make_portal))

@@ -59,11 +59,11 @@ def _key_name(keysym: int) -> str:
 class PortalHotkeyListener:
     """A GlobalShortcuts session with the one shortcut "dictate", and a thread that reports it."""
 
-    def __init__(self, keys: tuple[str, ...], on_press: Callable[[], None], on_release: Callable[[], None],
-                 on_escape: Callable[[], None]) -> None:
+    def __init__(self, bus: str, keys: tuple[str, ...], on_press: Callable[[], None],
+                 on_release: Callable[[], None], on_escape: Callable[[], None]) -> None:
         self._callbacks = {"Activated": on_press, "Deactivated": on_release}
         trigger = preferred_trigger(keys)
-        self._portal = Portal("GlobalShortcuts")
+        self._portal = Portal("GlobalShortcuts", bus)
         try:
             self._signals = self._portal.signals()
             self._session = self._portal.create_session()

@@ -85,7 +85,7 @@ def _make_portal(session: Session) -> Keyboard:
     """Starts the RemoteDesktop session, which may show the desktop's permission dialog once."""
     from dictad.desktop.keyboard._portal import PortalKeyboard
 
-    return PortalKeyboard()
+    return PortalKeyboard(session.session_bus)
 
 
 def _make_xwayland(session: Session) -> Keyboard:

@@ -22,7 +22,6 @@ import platformdirs
 
 from dictad.desktop.keyboard import KeysNotSent
 from dictad.desktop.portal import CALL_TIMEOUT_S, Portal, PortalUnavailable
-from dictad.desktop.session_bus import session_bus_address
 from dictad.desktop.x11 import char_keysym, keysyms_of
 
 log = logging.getLogger(__name__)
@@ -45,12 +44,12 @@ def restore_token_path() -> Path:
 class PortalKeyboard:
     """One started RemoteDesktop session with keyboard access; made at the first delivery."""
 
-    def __init__(self) -> None:
-        self._bus = session_bus_address() or ""
-        if why := _failures.get(self._bus):
+    def __init__(self, bus: str) -> None:
+        self._bus = bus
+        if why := _failures.get(bus):
             raise PortalUnavailable(f"{why} (remembered from an earlier try; restart dictad to try again)")
         try:
-            self._portal = Portal("RemoteDesktop")
+            self._portal = Portal("RemoteDesktop", bus)
         except PortalUnavailable as failure:
             raise self._remember(str(failure)) from None
         try:

@@ -7,12 +7,10 @@ kept in Recent dictations. Never silent: without a notification service the mess
 from __future__ import annotations
 
 import importlib.util
-import os
-from pathlib import Path
 from typing import Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
-from dictad.desktop.session import Session
+from dictad.desktop.session import NO_SESSION_BUS, Session
 
 CONCERN = "notify"
 
@@ -33,10 +31,7 @@ def choose_notifier(session: Session, app_name: str) -> Notifier:
 def _why_not_dbus(session: Session) -> str | None:
     if importlib.util.find_spec("gi") is None:
         return "PyGObject is not installed (pip install 'dictad[tray]')"
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR", "")
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not (runtime_dir and Path(runtime_dir, "bus").exists()):
-        return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
-    return None
+    return NO_SESSION_BUS if not session.session_bus else None
 
 
 def _make_dbus(session: Session, app_name: str) -> Notifier:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from dictad.desktop.choosing import Backend, Unavailable, choose
-from dictad.desktop.session import Session
+from dictad.desktop.session import NO_SESSION_BUS, Session
 from dictad.icons import icon_file
 
 if TYPE_CHECKING:
@@ -118,12 +118,11 @@ def _why_not_appindicator(session: Session) -> str | None:
     """A StatusNotifier host (its watcher on the session bus) and a display for GTK to open."""
     if not (session.wayland_display or session.x_display):
         return "no display (neither WAYLAND_DISPLAY nor DISPLAY is set)"
-    from dictad.desktop.session_bus import NO_SESSION_BUS, session_bus_address, why_no_service
+    from dictad.desktop.session_bus import why_no_service
 
-    address = session_bus_address()
-    if address is None:
+    if not session.session_bus:
         return NO_SESSION_BUS
-    no_watcher = why_no_service(STATUS_NOTIFIER_WATCHER, address)
+    no_watcher = why_no_service(STATUS_NOTIFIER_WATCHER, session.session_bus)
     if no_watcher is not None:
         return f"no StatusNotifier host ({no_watcher}): {NO_HOST_FIX}"
     if importlib.util.find_spec("gi") is None:
