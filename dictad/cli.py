@@ -27,6 +27,7 @@ CONTROL_COMMANDS = {
     "status": "print the running daemon's state",
     "recent": "print the recent dictations, newest first, one a line (text that could not be delivered is here)",
     "reload": "read the config file again (a bad one keeps the running config and says why)",
+    "quit": "end the running daemon, as the tray's Quit does",
 }
 
 

@@ -1,4 +1,4 @@
-"""The control socket: ``dictad toggle|start|stop|cancel|status|recent|reload`` talk to the running daemon.
+"""The control socket: ``dictad toggle|start|stop|cancel|status|recent|reload|quit`` talk to the running daemon.
 
 This is how Wayland users, whose compositors allow no global key grabs, bind dictation
 to a compositor shortcut. One line in, one JSON line out, over a Unix socket that only
@@ -7,6 +7,10 @@ the user can reach (0600 in a 0700 directory under the runtime dir).
 ``follow`` (``dictad status --follow``, for bars without a tray) is the one request that keeps
 its connection: one JSON line now and one per change of the state record, until either side
 leaves. ``follow text`` adds the last dictated text to each line.
+
+The socket is bounded, so that no client (a buggy bar script, a flood) can take the daemon's memory or
+threads: a request is one short line, a client that sends none in time is dropped, and connections beyond
+``MAX_CONNECTIONS`` at once are refused with a line that says so.
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ from dictad.control_client import NotRunning, send_command, socket_path
 if TYPE_CHECKING:
     from dictad.state import StatusRecord
 
-COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent", "reload")
+COMMANDS = ("toggle", "start", "stop", "cancel", "status", "recent", "reload", "quit")
+MAX_REQUEST_BYTES = 64
+"""The longest request is "follow text": 64 bytes is plenty, and all a client may make the daemon read."""
+REQUEST_TIMEOUT_S = 2.0
+"""A command is sent as soon as the connection opens: a client silent this long is dropped."""
+MAX_CONNECTIONS = 64
+"""Connections served at once, ``follow`` ones included: a thread each."""
 FOLLOW_REQUESTS = {"follow": False, "follow text": True}
 """The requests that keep the connection, and whether their lines carry the last text."""
 log = logging.getLogger(__name__)
@@ -62,23 +72,34 @@ class ControlServer:
         handler, followers = self._handler, self._followers
 
         class _Connection(socketserver.StreamRequestHandler):
+            timeout = REQUEST_TIMEOUT_S
+
             def handle(self) -> None:
-                command = self.rfile.readline().decode(errors="replace").strip()
+                try:
+                    line = self.rfile.readline(MAX_REQUEST_BYTES + 1)
+                except TimeoutError:
+                    _refuse(self.connection, f"no request within {REQUEST_TIMEOUT_S:g} s")
+                    return
+                if len(line) > MAX_REQUEST_BYTES:
+                    _refuse(self.connection, f"a request is one line of at most {MAX_REQUEST_BYTES} bytes: "
+                                             f"one of {', '.join((*COMMANDS, *FOLLOW_REQUESTS))}")
+                    return
+                command = line.decode(errors="replace").strip()
                 if command in FOLLOW_REQUESTS:
+                    self.connection.settimeout(None)
                     followers.serve(self.connection, FOLLOW_REQUESTS[command])
                     return
                 answer = json.dumps(_answer(handler, command)).encode() + b"\n"
                 try:
                     self.wfile.write(answer)
-                except (BrokenPipeError, ConnectionResetError):  # the client stopped waiting: it says so itself
+                except OSError:  # the client stopped waiting (or reading): it says so itself
                     log.debug("%s: the client left before the answer", command)
 
         old_umask = os.umask(0o177)
         try:
-            self._server = socketserver.ThreadingUnixStreamServer(str(self.path), _Connection)
+            self._server = _BoundedServer(str(self.path), _Connection)
         finally:
             os.umask(old_umask)
-        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="dictad-control", daemon=True).start()
 
     def stop(self) -> None:
@@ -106,6 +127,41 @@ class ControlServer:
             f"dictad is already running (pid {status.get('pid', '?')}, control socket {self.path}); "
             f"use `dictad toggle`, `dictad status`, or quit it from the tray first"
         )
+
+
+class _BoundedServer(socketserver.ThreadingUnixStreamServer):
+    """A thread per connection, up to ``MAX_CONNECTIONS`` at once; one more is told so and closed."""
+
+    daemon_threads = True
+
+    def __init__(self, path: str, handler_class: type[socketserver.BaseRequestHandler]) -> None:
+        super().__init__(path, handler_class)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            _refuse(request, f"too many connections ({MAX_CONNECTIONS} open): try again in a moment")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def _refuse(connection: socket.socket, why: str) -> None:
+    """Say ``why`` in one error line, without waiting for a client that does not read."""
+    try:
+        connection.send(json.dumps({"ok": False, "error": why}).encode() + b"\n", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+    except OSError:
+        pass
 
 
 class _Follower:

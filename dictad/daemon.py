@@ -125,6 +125,8 @@ class Daemon:
             return {"recent": self.recent}
         if name == "reload":
             return self.status() if self.reload_config() else {"ok": False, "error": self.error}
+        if name == "quit":
+            self.quit()
         if name in RECORDING_COMMANDS:
             self.input.command(name)
         return self.status()

@@ -25,6 +25,10 @@ MODIFIERS = frozenset(
     {"alt", "alt_l", "alt_r", "alt_gr", "cmd", "cmd_l", "cmd_r", "ctrl", "ctrl_l", "ctrl_r",
      "shift", "shift_l", "shift_r"}
 )
+ALIASES = {
+    f"{alias}{side}": f"cmd{side}" for alias in ("super", "win", "meta") for side in ("", "_l", "_r")
+}
+"""Names desktops give the key pynput calls cmd (GNOME and sway say Super, KDE Meta, keyboards Win)."""
 SYNTAX_HELP = (
     'keys joined by "+", named keys in angle brackets, single characters as they are: '
     'e.g. "<ctrl>+<alt>+space", "<ctrl>+<shift>+d", "<f9>"'
@@ -55,7 +59,7 @@ def parse_hotkey(spec: str) -> tuple[str, ...]:
     others = [part for part in held if not is_modifier(part)]
     if others:
         raise KeySpecError(f"{spec!r} holds {', '.join(others)}, which is not a modifier: a hotkey is "
-                           f"modifiers (ctrl, alt, shift, cmd) and then one key; expected {SYNTAX_HELP}")
+                           f"modifiers (ctrl, alt, shift, cmd or super) and then one key; expected {SYNTAX_HELP}")
     return keys
 
 
@@ -72,11 +76,11 @@ def _canonical_part(part: str) -> str:
     if len(part) == 1:
         return part.lower()
     name = part[1:-1] if part.startswith("<") and part.endswith(">") else part
-    name = name.lower()
+    name = ALIASES.get(name.lower(), name.lower())
     if name in NAMED_KEYS:
         return f"<{name}>"
     if name.isdigit():
         return f"<{name}>"
-    close = difflib.get_close_matches(name, sorted(NAMED_KEYS), n=1)
+    close = difflib.get_close_matches(name, sorted(NAMED_KEYS | ALIASES.keys()), n=1)
     hint = f" (did you mean <{close[0]}>?)" if close else ""
     raise KeySpecError(f"unknown key {part!r}{hint}; expected {SYNTAX_HELP}")

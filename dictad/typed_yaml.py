@@ -77,15 +77,68 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[str, Origin]]:
     try:
         node = yaml.compose(text, Loader=_Yaml12Loader)
         data = yaml.load(text, Loader=_Yaml12Loader)
+    except yaml.MarkedYAMLError as error:
+        line, problem = explain_yaml_error(error, text.splitlines())
+        raise ConfigError([f"{name}:{line}: not valid YAML: {problem}"]) from error
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark else name
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError([f"{where}: not valid YAML: {problem}"]) from error
+        raise ConfigError([f"{name}: not valid YAML: {error}"]) from error
     origins: dict[str, Origin] = {}
     if node is not None:
         _note_origins(node, "", name, origins)
     return data, origins
+
+
+def explain_yaml_error(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, str]:
+    """The line (from 1) where the mistake is, and what it is in plain words with the fix.
+
+    PyYAML names what its parser met ("mapping values are not allowed here"), often on the line
+    after the mistake; a config's mistakes are few (a tab, an indent, a missing colon, a colon in a
+    value, an unclosed bracket or quote), so each is told apart by the text around the mark.
+    """
+    mark = error.problem_mark
+    row = mark.line if mark else 0
+    line = lines[row] if row < len(lines) else ""
+    problem, context = error.problem or "", error.context or ""
+    opened = error.context_mark.line + 1 if error.context_mark else row + 1
+    if "'\\t'" in problem:
+        return row + 1, (f"a tab character (column {mark.column + 1}): YAML indents with spaces only; "
+                         "replace the tab with spaces (two for each level)")
+    if problem == "mapping values are not allowed here":
+        return _explain_stray_colon(lines, row, mark.column)
+    if "expected <block end>" in problem:
+        return row + 1, (f"{_shown(line)} starts in a column that no key above it uses: indent it like the other "
+                         "keys of its section (two spaces under the section's name), or not at all for a top-level key")
+    if "flow sequence" in context or "flow mapping" in context:
+        return opened, f"a '[' or '{{' on line {opened} is never closed: close it"
+    if "quoted scalar" in context:
+        return opened, f"a quote on line {opened} is never closed: end the value with the same quote"
+    return row + 1, f"{problem or context} ({_shown(line)})"
+
+
+def _explain_stray_colon(lines: list[str], row: int, column: int) -> tuple[int, str]:
+    """A ':' where no key may start: in a value, under a key indented too far, or after a line that
+    has no colon (YAML then reads both lines as one key)."""
+    line = lines[row]
+    if ": " in line[:column].strip():
+        key = line.split(":", 1)[0].strip()
+        value = line.split(":", 1)[1].strip()
+        return row + 1, (f"the value of {key} holds ': ', which YAML reads as another key: put the value in quotes "
+                         f"({key}: \"{value}\")")
+    above = next((number for number in range(row - 1, -1, -1) if lines[number].strip()), None)
+    if above is not None and ":" not in lines[above]:
+        return above + 1, f"{_shown(lines[above])} has no ':' after its key: write it as key: value"
+    if above is not None and _indent(line) > _indent(lines[above]):
+        return row + 1, (f"{_shown(line)} is indented further than the key above it on line {above + 1}: keys of "
+                         "one section start in the same column")
+    return row + 1, f"a ':' where no key may start ({_shown(line)}): put the value in quotes"
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _shown(line: str) -> str:
+    return f"the line {line.strip()!r}"
 
 
 def _note_origins(node: yaml.Node, prefix: str, name: str, origins: dict[str, Origin]) -> None:
@@ -109,8 +162,9 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> None:
 class Problems:
     """The problems found so far, each as ``file:line: dotted.key: what is wrong``."""
 
-    def __init__(self, origins: dict[str, Origin]):
+    def __init__(self, origins: dict[str, Origin], homes: dict[str, list[str]] | None = None):
         self.origins = origins
+        self.homes = homes or {}  # a key's name -> the dotted keys of that name in the schema
         self.messages: list[str] = []
 
     def add(self, key: str, message: str) -> None:
@@ -131,7 +185,7 @@ def build(cls: type[T], data: Any, origins: dict[str, Origin], rules: Callable[[
     ``rules`` checks what no single field can (one value against another); it runs only
     on a value whose every field is already allowed.
     """
-    problems = Problems(origins)
+    problems = Problems(origins, _homes(cls))
     value = _convert_dataclass(cls, data, "", problems)
     if not problems.messages:
         rules(value, problems)
@@ -148,9 +202,8 @@ def _convert_dataclass(cls: type, data: Any, prefix: str, problems: Problems) ->
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     for unknown in sorted(set(data) - set(fields), key=str):
-        close = difflib.get_close_matches(str(unknown), list(fields), n=1)
-        hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
-        problems.add(f"{prefix}{unknown}", f"unknown key{hint}; allowed here: {', '.join(fields)}")
+        problems.add(f"{prefix}{unknown}", f"unknown key{_hint(str(unknown), prefix, fields, problems.homes)}; "
+                                           f"allowed here: {', '.join(fields)}")
     values = {}
     for name, spec in fields.items():
         key = f"{prefix}{name}"
@@ -159,6 +212,33 @@ def _convert_dataclass(cls: type, data: Any, prefix: str, problems: Problems) ->
             continue
         values[name] = _convert(hints[name], data[name], key, spec.metadata, problems)
     return None if problems.messages else cls(**values)
+
+
+def _hint(unknown: str, prefix: str, fields: dict[str, Any], homes: dict[str, list[str]]) -> str:
+    """A likely fix: a sibling of a close spelling, or the section where a key of this name belongs
+    (a key indented under the wrong section, or not indented at all)."""
+    elsewhere = homes.get(unknown, [])
+    if elsewhere == [unknown]:
+        return f" ({unknown} is a top-level key: move it, with the keys under it, out to the start of the line)"
+    if elsewhere:
+        sections = " or ".join(home.rpartition(".")[0] for home in elsewhere)
+        return f" ({unknown} belongs under {sections}: indent it under its section's name)"
+    close = difflib.get_close_matches(unknown, list(fields), n=1)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
+
+
+def _homes(cls: type, prefix: str = "") -> dict[str, list[str]]:
+    """Every key's name in the schema of ``cls``, with the dotted keys that have it."""
+    homes: dict[str, list[str]] = {}
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if field.metadata.get("internal"):
+            continue
+        homes.setdefault(field.name, []).append(prefix + field.name)
+        if dataclasses.is_dataclass(hints[field.name]):
+            for name, keys in _homes(hints[field.name], f"{prefix}{field.name}.").items():
+                homes.setdefault(name, []).extend(keys)
+    return homes
 
 
 def _convert(hint: Any, value: Any, key: str, meta: Any, problems: Problems) -> Any:

@@ -11,6 +11,7 @@ import pytest
 
 from dictad import whisper_model
 from dictad.config import load_config
+from dictad.keyspec import parse_hotkey
 from dictad.whisper_model import threads_per_decoder
 from dictad.typed_yaml import ConfigError
 
@@ -115,10 +116,42 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert len(problems) == 2
 
 
-def test_broken_yaml_names_the_line(tmp_path):
-    path = write(tmp_path, "mode: hold\ntranscription:\n  model: [unclosed\n")
+@pytest.mark.parametrize(("text", "line", "explained"), [
+    ("output:\n\tmethod: paste\n", 2, "a tab character (column 1): YAML indents with spaces only; replace the tab "
+                                    "with spaces"),
+    ("output:\n  method: paste\n   append: space\n", 3, "the line 'append: space' is indented further than the key "
+                                                       "above it on line 2"),
+    ("output:\n  method: paste\n append: space\n", 3, "the line 'append: space' starts in a column that no key above "
+                                                     "it uses"),
+    ("output:\n  method paste\n  append: space\n", 2, "the line 'method paste' has no ':' after its key"),
+    ("cleanup:\n  style: note: short\n", 2, "the value of style holds ': ', which YAML reads as another key: put the "
+                                            "value in quotes (style: \"note: short\")"),
+    ("mode: hold\ntranscription:\n  model: [unclosed\n", 3, "a '[' or '{' on line 3 is never closed"),
+    ("mode: 'hold\naudio:\n  sounds: true\n", 1, "a quote on line 1 is never closed"),
+])
+def test_broken_yaml_names_the_line_and_the_mistake_in_plain_words(tmp_path, text, line, explained):
+    path = write(tmp_path, text)
     (problem,) = problems_of(path)
-    assert problem.startswith(f"{path}:") and "not valid YAML" in problem
+    assert problem.startswith(f"{path}:{line}: not valid YAML: {explained}"), problem
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("audio:\n  sounds: true\n  model: base.en\n", "audio.model: unknown key (model belongs under transcription or "
+                                                   "cleanup.ollama: indent it under its section's name)"),
+    ("audio:\n  sounds: true\n  transcription:\n    model: base.en\n",
+     "audio.transcription: unknown key (transcription is a top-level key: move it, with the keys under it, out"),
+    ("output:\n  apend: space\n", "output.apend: unknown key (did you mean output.append?)"),
+])
+def test_a_key_under_the_wrong_section_is_told_where_it_belongs(tmp_path, text, hint):
+    (problem,) = problems_of(write(tmp_path, text))
+    assert hint in problem, problem
+
+
+@pytest.mark.parametrize("alias", ["<super>", "<win>", "<meta>", "<Super>"])
+def test_super_win_and_meta_name_the_key_pynput_calls_cmd(tmp_path, alias):
+    config = load_config(write(tmp_path, f"hotkey: {alias}+d\n"))
+    assert parse_hotkey(config.hotkey) == ("<cmd>", "d")
+    assert parse_hotkey(alias.replace(">", "_r>") + "+d") == ("<cmd_r>", "d")
 
 
 def test_a_config_that_is_not_a_mapping(tmp_path):

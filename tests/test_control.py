@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 
 from dictad.app import answer_while_starting
-from dictad.control import AlreadyRunning, ControlServer
+from dictad.control import MAX_CONNECTIONS, REQUEST_TIMEOUT_S, AlreadyRunning, ControlServer
 from dictad.control_client import NotRunning, send_command
 from dictad.events import EventLog
 from dictad.state import StatusRecord
@@ -55,6 +55,65 @@ def test_an_unknown_command_is_refused_with_the_allowed_ones(server, sock_path):
     answer = send_command("explode", sock_path)
     assert answer["ok"] is False
     assert "toggle, start, stop, cancel, status, recent" in answer["error"]
+
+
+def resident_bytes() -> int:
+    return int(next(line for line in Path("/proc/self/status").read_text().splitlines()
+                    if line.startswith("VmRSS:")).split()[1]) * 1024
+
+
+def test_a_huge_request_is_refused_without_being_read(server, sock_path):
+    _, received = server
+    request = b"x" * 10_000_000 + b"\n"
+    before = resident_bytes()
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
+        client.connect(str(sock_path))
+        try:
+            client.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):  # refused after 64 bytes: the rest cannot go
+            pass
+        answer = json.loads(client.makefile("rb").readline())
+    assert answer == {"ok": False, "error": answer["error"]}
+    assert answer["error"].startswith("a request is one line of at most 64 bytes: one of toggle, start, stop")
+    assert resident_bytes() - before < 2_000_000  # nothing of the 10 MB was kept (it was 1.1 GB for 200 MB)
+    assert received == []
+    assert send_command("status", sock_path)["ok"]
+
+
+def test_a_client_that_sends_nothing_is_dropped(server, sock_path):
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
+        client.connect(str(sock_path))
+        answer = json.loads(client.makefile("rb").readline())
+    assert answer == {"ok": False, "error": f"no request within {REQUEST_TIMEOUT_S:g} s"}
+
+
+def test_a_flood_of_idle_connections_takes_a_bounded_number_of_threads_and_passes(server, sock_path):
+    threads_before = threading.active_count()
+    idle = []
+    for _ in range(500):
+        idle.append(socket.socket(socket.AF_UNIX))
+        idle[-1].connect(str(sock_path))  # blocking: a full listen queue makes it wait, a timeout would refuse it
+        idle[-1].settimeout(10)
+    try:
+        assert threading.active_count() - threads_before <= MAX_CONNECTIONS
+        refused = json.loads(idle[-1].makefile("rb").readline())
+        assert refused == {"ok": False, "error": f"too many connections ({MAX_CONNECTIONS} open): try again in a moment"}
+        answer = wait_until(lambda: _answered(sock_path), 30, "a command to be answered again")
+        assert answer["state"] == "idle"
+    finally:
+        for client in idle:
+            client.close()
+
+
+def _answered(path: Path) -> dict | None:
+    """The status answer, or None while the daemon turns connections away."""
+    try:
+        answer = send_command("status", path, timeout_s=1.0)
+    except OSError:
+        return None
+    return answer if answer.get("ok") else None
 
 
 def test_only_the_user_can_reach_the_socket(server, sock_path):

@@ -197,6 +197,10 @@ def test_the_control_socket_drives_the_daemon_and_refuses_a_second_one(start_dae
     assert second.process.wait(timeout=30) == 1
     assert "dictad is already running" in second.log()
 
+    assert dictad("quit").returncode == 0
+    assert daemon.process.wait(timeout=30) == 0
+    assert "dictad is not running" in dictad("status").stderr
+
 
 def test_a_press_while_the_last_dictation_is_processed_is_queued(start_daemon, audio_rig, target_window,  # noqa: F811
                                                                  make_clip):
