@@ -1,7 +1,7 @@
 """Post-release latency of ``dictad run`` on the real desktop rig, next to faster-whisper's batch baseline.
 
     python bench/latency.py [--model tiny.en] [--clips 24] [--idle-seconds 60] [--streaming true]
-                            [--json FILE] [--keep DIR]
+                            [--history true] [--json FILE] [--keep DIR]
 
 ``--model`` is a model name or the path of a CTranslate2 Whisper model directory.
 
@@ -19,7 +19,9 @@ default CPU threads (CTranslate2's: up to 4, one a core) and 2 with dictad's thr
 2 cores, one thread decodes a long clip faster than two). Word error rates:
 dictad through the whole rig (microphone included), batch on the original files, and batch on the
 audio dictad recorded (``--keep-audio``). Also measured: the daemon's CPU while idle, its memory,
-and the time from starting ``dictad run`` to its ``ready`` event. p95 is the nearest-rank p95.
+the time from starting ``dictad run`` to its ``ready`` event, and the bytes it wrote to files per
+minute of speech (``--history false`` runs without the history and the recording journal, to show
+what they cost). p95 is the nearest-rank p95.
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ class Footprint:
     idle_seconds: float
     rss_mb: float
     peak_rss_mb: float
+    written_mb: float
+    """Bytes the daemon wrote to files (its kept WAVs included), from /proc/PID/io's write_bytes."""
 
 
 # -- the corpus ---------------------------------------------------------------------------------------
@@ -159,25 +163,26 @@ class Daemon(DaemonProcess):
             raise RuntimeError(f"{timed_out}; dictad's log ends:\n{self.log()}") from None
 
 
-def write_config(path: Path, model: str, streaming: bool) -> Path:
+def write_config(path: Path, model: str, streaming: bool, history: bool) -> Path:
     config = {"mode": "hold", "hotkey": HOTKEY, "transcription": {"model": model, "streaming": streaming},
-              "output": {"method": "paste"}}
+              "output": {"method": "paste"}, "history": {"enabled": history}}
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
 
 @contextlib.contextmanager
-def running_daemon(folder: Path, model: str, streaming: bool) -> Iterator[tuple[Daemon, float]]:
+def running_daemon(folder: Path, model: str, streaming: bool, history: bool) -> Iterator[tuple[Daemon, float]]:
     """``dictad run`` as tests/test_desktop.py starts it, with its audio kept; yields it and the seconds
     from starting it to its ``ready`` event appearing."""
     runtime_dir = folder / "run"
     runtime_dir.mkdir(mode=0o700, parents=True)
-    config = write_config(folder / "config.yaml", model, streaming)
+    config = write_config(folder / "config.yaml", model, streaming, history)
     events, log = folder / "events.jsonl", folder / "daemon.log"
     command = [sys.executable, "-m", "dictad", "run", "--config", str(config), "--events", str(events),
                "--keep-audio", str(folder / "audio")]
-    # Its own control socket: a dictad the developer (or a test run) has running is left alone.
-    environment = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)}
+    # Its own control socket, history and journal: a dictad the developer (or a test run) has is left alone.
+    environment = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir), "XDG_DATA_HOME": str(folder / "data"),
+                   "XDG_STATE_HOME": str(folder / "state")}
     with log.open("wb") as log_file:
         started_at = time.monotonic()
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=environment)
@@ -193,6 +198,12 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of process ``pid`` so far (its threads included, its children not)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bytes_written(pid: int) -> int:
+    """Bytes process ``pid`` has sent to the storage layer so far, files deleted before writeback included."""
+    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(io["write_bytes"])
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -252,7 +263,7 @@ def first_growth(window: TargetWindow, length_before: int, changes_seen: int) ->
     return next((at for at, length in window.changes()[changes_seen:] if length > length_before), None)
 
 
-def run_on_rig(folder: Path, corpus: list[Clip], model: str, streaming: bool,
+def run_on_rig(folder: Path, corpus: list[Clip], model: str, streaming: bool, history: bool,
                idle_seconds: float) -> tuple[list[ClipResult], Footprint]:
     with contextlib.ExitStack() as rig:
         rig.enter_context(running_xvfb())
@@ -261,7 +272,7 @@ def run_on_rig(folder: Path, corpus: list[Clip], model: str, streaming: bool,
             (folder / part).mkdir()
         audio = rig.enter_context(running_pulseaudio(folder / "pulseaudio"))
         window = rig.enter_context(opened_target_window(folder / "window"))
-        daemon, ready_s = rig.enter_context(running_daemon(folder / "daemon", model, streaming))
+        daemon, ready_s = rig.enter_context(running_daemon(folder / "daemon", model, streaming, history))
         results = []
         for index, clip in enumerate(corpus):
             results.append(dictate(daemon, audio, window, clip, index))
@@ -272,11 +283,12 @@ def run_on_rig(folder: Path, corpus: list[Clip], model: str, streaming: bool,
 def footprint(pid: int, ready_s: float, idle_seconds: float) -> Footprint:
     """Memory after the dictations, then CPU over ``idle_seconds`` of doing nothing."""
     rss_mb, peak_rss_mb = memory_mb(pid)
+    written_mb = bytes_written(pid) / 2**20
     print(f"measuring idle CPU for {idle_seconds:g} s", file=sys.stderr)
     cpu_before, started = cpu_seconds(pid), time.monotonic()
     time.sleep(idle_seconds)  # the measurement window itself
     cpu_percent = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - started) * 100
-    return Footprint(ready_s, cpu_percent, idle_seconds, rss_mb, peak_rss_mb)
+    return Footprint(ready_s, cpu_percent, idle_seconds, rss_mb, peak_rss_mb, written_mb)
 
 
 # -- the batch baseline -------------------------------------------------------------------------------
@@ -376,6 +388,8 @@ def summary_rows(results: list[ClipResult], footprint: Footprint) -> list[tuple[
          f"{footprint.rss_mb:.0f} MiB ({footprint.peak_rss_mb:.0f})", footprint.rss_mb <= TARGETS["rss_mb"]),
         ("dictad run -> ready", f"<= {TARGETS['ready_s']:g} s", f"{footprint.ready_s:.2f} s",
          footprint.ready_s <= TARGETS["ready_s"]),
+        ("written to files per minute of speech", "(shown)",
+         f"{footprint.written_mb / (sum(result.seconds for result in results) / 60):.2f} MiB", True),
     ]
     return rows
 
@@ -411,6 +425,8 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--streaming", choices=("true", "false"), default="true",
                         help="transcription.streaming for dictad (false: its batch path after release)")
+    parser.add_argument("--history", choices=("true", "false"), default="true",
+                        help="history.enabled for dictad (false: no history and no recording journal)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="save the raw per-clip results here")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work in DIR (new or empty) and keep it: clips, recordings, dictad's log and events")
@@ -420,11 +436,12 @@ def main() -> None:
 
     with working_folder(args.keep) as folder:
         corpus = make_corpus(folder / "clips", args.clips)
-        results, measured = run_on_rig(folder, corpus, args.model, streaming, args.idle_seconds)
+        results, measured = run_on_rig(folder, corpus, args.model, streaming, args.history == "true",
+                                       args.idle_seconds)
         add_batch_baseline(results, corpus, args.model)
 
     seconds = [clip.seconds for clip in corpus]
-    print(f"model {args.model}, streaming {args.streaming}, {len(corpus)} clips of {min(seconds):.1f}-"
+    print(f"model {args.model}, streaming {args.streaming}, history {args.history}, {len(corpus)} clips of {min(seconds):.1f}-"
           f"{max(seconds):.1f} s, voices {', '.join(VOICES)}; key released "
           f"{HOLD_AFTER_SPEECH_S[0] * 1000:.0f}-{HOLD_AFTER_SPEECH_S[-1] * 1000:.0f} ms after the speech; "
           f"batch: faster-whisper beam 5, int8, fastest of {BATCH_REPEATS} with its default CPU threads "

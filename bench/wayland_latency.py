@@ -16,6 +16,7 @@ to dictad's recording_started event.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -87,11 +88,13 @@ def dictate(daemon: Daemon, rig: AudioRig, target: WaylandTarget, clip: Clip, in
 
 
 def start_daemon(folder: Path, model: str, streaming: bool) -> Daemon:
-    config = write_config(folder / "config.yaml", model, streaming)
+    config = write_config(folder / "config.yaml", model, streaming, history=True)
     events, log = folder / "events.jsonl", folder / "daemon.log"
+    # its own history and journal: a dictad the developer has is left alone
+    environment = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_STATE_HOME": str(folder / "state")}
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "dictad", "run", "--config", str(config),
-                                    "--events", str(events)], stdout=out, stderr=subprocess.STDOUT)
+                                    "--events", str(events)], stdout=out, stderr=subprocess.STDOUT, env=environment)
     daemon = Daemon(process, events, log)
     daemon.wait_for(lambda: daemon.event("ready", 0), READY_TIMEOUT_S, "dictad to be ready")
     return daemon

@@ -77,6 +77,7 @@ class DesktopApp:
         if self._microphone_problem is not None:
             self.daemon.recordings.microphone_unavailable(self._microphone_problem)
         self._grab_hotkey(self.config)
+        self.daemon.recover_interrupted()
         if self.config.cleanup.mode == "llm":
             threading.Thread(target=self.daemon.settings.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
 

@@ -88,6 +88,15 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool
+    max_days: int | None = field(metadata=bounds(1, 36500))
+    max_entries: int | None = field(metadata=bounds(1, 10_000_000))
+    audio: Literal["off"] | int = field(metadata=bounds(1, 36500))
+    """"off", or how many days each dictation's audio is kept beside it."""
+
+
+@dataclass(frozen=True)
 class Config:
     hotkey: str = field(metadata=checked_by(parse_hotkey))
     mode: Literal["hold", "toggle"]
@@ -95,6 +104,7 @@ class Config:
     cleanup: CleanupConfig
     output: OutputConfig
     audio: AudioConfig
+    history: HistoryConfig
     vocabulary: list[str]
     replacements: dict[str, str]
     source: Path | None = field(default=None, compare=False, metadata=INTERNAL)

@@ -6,8 +6,8 @@ function), so this is plain logic that tests drive directly. Where each part liv
 dictad.input_policy turns key presses and control commands into starts, stops and cancels;
 dictad.recording starts and stops recordings; dictad.pipeline is one dictation's trip, taken
 here on the worker thread, one dictation at a time; dictad.state holds the state that the tray,
-``dictad status`` and the event log show; dictad.settings the live config; dictad.history the
-recent dictations.
+``dictad status`` and the event log show; dictad.settings the live config; dictad.history every
+dictation, and dictad.journal the audio of those that a crash interrupted, recovered at start.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,14 +24,16 @@ from typing import Any, Protocol
 
 from dictad.config import Config, load_config
 from dictad.events import EventLog
-from dictad.history import RecentDictation, RecentDictations
+from dictad.history import Entry, History, HistoryError
 from dictad.inject import Delivery
 from dictad.input_policy import RECORDING_COMMANDS, InputPolicy
-from dictad.pipeline import SpeechToText, Stages, Trip, take_trip
+from dictad.journal import journal_folder, leftovers, read_journal
+from dictad.pipeline import SpeechToText, Stages, Trip, take_trip, transcribe
 from dictad.recording import Microphone, Recordings, Take, keep_audio
 from dictad.settings import LiveSettings
 from dictad.state import State, StatusRecord
 from dictad.streaming import SpeechDecoder
+from dictad.transcriber import SAMPLE_RATE
 from dictad.typed_yaml import ConfigError
 
 log = logging.getLogger(__name__)
@@ -66,13 +69,13 @@ class Daemon:
         self.deliver = deliver
         self.events = events
         self.hooks = hooks or Hooks()
-        self.history = RecentDictations()
         self.status_record = StatusRecord(events, notify=self.hooks.notify)
+        self.history = self._open_history(config)
         self.settings = LiveSettings(config, events, on_llm_problem=self._llm_problem)
-        self._jobs: queue.Queue[Take | None] = queue.Queue()
+        self._jobs: queue.Queue[Take | Path | None] = queue.Queue()
         self.recordings = Recordings(
             microphone, self.settings, lambda: self.transcriber, self.status_record, events, self._jobs.put,
-            on_started=self.hooks.recording_started, notify=self.hooks.notify)
+            on_started=self.hooks.recording_started, notify=self.hooks.notify, journal_in=journal_folder())
         self.input = InputPolicy(self.recordings, mode=lambda: self.settings.config.mode)
         self._worker = threading.Thread(target=self._work, name="dictad-worker", daemon=True)
         self._worker.start()
@@ -80,9 +83,12 @@ class Daemon:
     # -- the worker ----------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while (take := self._jobs.get()) is not None:
+        while (job := self._jobs.get()) is not None:
             try:
-                self._take_on_its_trip(take)
+                if isinstance(job, Path):
+                    self._recover(job)
+                else:
+                    self._take_on_its_trip(job)
             except Exception as error:
                 log.exception("dictation failed")
                 self.status_record.fail(f"dictation failed: {error}")
@@ -91,32 +97,89 @@ class Daemon:
 
     def _take_on_its_trip(self, take: Take) -> None:
         try:
-            self._show_outcome(take_trip(take.audio, self._stages(), take.drafts))
+            trip = take_trip(take.audio, self._stages(take), take.drafts)
+            if take.journal is not None and (trip.not_kept is None or trip.outcome == "delivered"):
+                take.journal.discard()
+            self._show_outcome(trip)
         finally:
             if take.keep_as is not None:
                 keep_audio(take.keep_as, take.audio)
 
-    def _stages(self) -> Stages:
+    def _stages(self, take: Take) -> Stages:
         return Stages(self.transcriber, self.settings.finish, self._deliver_once_the_hotkey_is_up,
-                      self.history.add, self.events.emit)
+                      lambda trip: self._remember(trip, take), self.events.emit)
+
+    def _remember(self, trip: Trip, take: Take) -> str | None:
+        delivery = trip.delivery
+        entry = Entry(0, time.time(), trip.raw, trip.text, trip.cleaner, delivery.delivered, delivery.method,
+                      delivery.target, delivery.reason, audio_seconds=trip.audio_seconds,
+                      transcribe_s=trip.transcribe_s, clean_s=trip.clean_s, deliver_s=trip.deliver_s)
+        try:
+            self.history.add(entry, take.audio)
+        except HistoryError as error:
+            return str(error)
+        return None
 
     def _deliver_once_the_hotkey_is_up(self, text: str) -> Delivery:
-        self.input.wait_until_key_up()
-        return self.deliver(text)
+        """Keys sent while the hotkey is held would mix with it. When the next dictation's press
+        begins as this text goes in, the text waits for that key to come up, and goes in first."""
+        while True:
+            self.input.wait_until_key_up()
+            delivery = self.deliver(text)
+            if not (delivery.keys_held and self.input.hotkey_held):
+                return delivery
+            log.info("the next dictation's press began as the text went in: it goes in once the key is up")
 
     def _show_outcome(self, trip: Trip) -> None:
-        if trip.outcome == "delivered":
-            self.status_record.clear_error()
-        elif trip.outcome == "undelivered":
+        if trip.outcome == "undelivered":
             self.status_record.fail(f"the text could not be delivered ({trip.delivery.reason}); "
                                     "it is kept in Recent dictations")
+        elif trip.not_kept is not None:
+            self.status_record.fail(f"the text was delivered, but {trip.not_kept}")
+        elif trip.outcome == "delivered":
+            self.status_record.clear_error()
+
+    # -- what a crash left behind ----------------------------------------------------------------
+
+    def recover_interrupted(self) -> int:
+        """Queue the journals a crash left behind, to be transcribed and kept in the history after
+        the dictations before them; returns how many there are."""
+        found = leftovers(journal_folder())
+        for path in found:
+            self.status_record.update(lambda status: replace(status, busy=status.busy + 1))
+            self._jobs.put(path)
+        return len(found)
+
+    def _recover(self, path: Path) -> None:
+        """Transcribe one interrupted recording into the history, marked recovered, and tell the
+        user once where it is. Never delivered by itself: the window it was meant for is gone."""
+        audio = read_journal(path)
+        raw = transcribe(audio, self.transcriber, None).text
+        if not raw:
+            path.unlink(missing_ok=True)
+            return
+        dictation = self.settings.finish(raw)
+        entry = Entry(0, path.stat().st_mtime, raw, dictation.text, dictation.cleaner, reason=RECOVERED,
+                      recovered=True, audio_seconds=len(audio) / SAMPLE_RATE)
+        try:
+            self.history.add(entry, audio)
+        except HistoryError as error:
+            self.status_record.fail(f"a dictation interrupted by a crash was recovered, but {error}")
+        path.unlink(missing_ok=True)
+        self.events.emit("recovered", chars=len(dictation.text))
+        message = (f"recovered a dictation that dictad was stopped during: \u201c{_first_words(dictation.text)}\u201d. "
+                   "It is in Recent dictations (tray) and `dictad history`; Paste last dictation again inserts it")
+        log.warning("%s", message)
+        self.hooks.notify(message)
 
     def _llm_problem(self, message: str | None) -> None:
+        """Told once when the LLM goes (the rules clean meanwhile, at once) and once when it is back."""
         if message is None:
             self.events.emit("llm_recovered")
+            self.hooks.notify("LLM cleanup is back: Ollama answers in time again")
             return
         self.events.emit("llm_problem", message=message)
-        self.hooks.notify(f"LLM cleanup unavailable, using rules: {message}")
+        self.hooks.notify(f"LLM cleanup unavailable, using rules until Ollama answers in time again: {message}")
 
     # -- the control socket ----------------------------------------------------------------------
 
@@ -157,7 +220,12 @@ class Daemon:
 
     @property
     def recent(self) -> list[str]:
-        return self.history.texts()
+        return [entry.text for entry in self.history.recent()]
+
+    @property
+    def pinned(self) -> list[str]:
+        """Recent texts that were not delivered and that the user has not taken yet."""
+        return [entry.text for entry in self.history.recent() if entry.pinned]
 
     @property
     def cleanup_on(self) -> bool:
@@ -202,20 +270,30 @@ class Daemon:
             self.copy_text(latest.text)
 
     def copy_text(self, text: str) -> None:
+        """Copy a recent dictation: an undelivered one, taken so, is no longer pinned."""
         self.hooks.copy_to_clipboard(text)
+        self._taken(text)
 
     def paste_last(self) -> None:
         latest = self.history.latest()
         if latest is not None:
             self._deliver_again(latest)
 
-    def _deliver_again(self, item: RecentDictation) -> None:
-        result = self.deliver(item.text)
-        item.delivered = item.delivered or result.delivered
+    def _deliver_again(self, entry: Entry) -> None:
+        result = self.deliver(entry.text)
         if result.delivered:
+            self._taken(entry.text)
             self.status_record.clear_error()
         else:
             self.status_record.fail(f"the text could not be delivered ({result.reason})")
+
+    def _taken(self, text: str) -> None:
+        for entry in self.history.recent():
+            if entry.pinned and entry.text == text:
+                try:
+                    self.history.mark_taken(entry.id)
+                except HistoryError as error:
+                    log.warning("%s", error)
 
     def open_config(self) -> None:
         self.hooks.open_file(self.settings.config_file())
@@ -228,7 +306,16 @@ class Daemon:
     def apply_config(self, config: Config) -> None:
         """Switch to a new config; the desktop side re-grabs the hotkey or reloads the model if needed."""
         previous = self.settings.apply(config)
+        if config.history != previous.history:
+            self.history.close()
+            self.history = self._open_history(config)
         self.hooks.config_changed(previous, config)
+
+    def _open_history(self, config: Config) -> History:
+        history = History(config.history)
+        if history.problem is not None:
+            self.status_record.fail(history.problem)
+        return history
 
     def reload_config(self) -> bool:
         """Read the config file again; a bad one keeps the running config and says why."""
@@ -244,6 +331,17 @@ class Daemon:
         return True
 
     def shutdown(self) -> None:
-        self.recordings.cancel()
+        """A recording still going is stopped and goes on its trip: quitting loses no words."""
+        self.recordings.stop()
         self._jobs.put(None)
         self._worker.join(timeout=30)
+        self.history.close()
+
+
+RECOVERED = "dictad was stopped before this dictation was delivered; it was recovered from its audio at the next start"
+FIRST_WORDS = 8
+
+
+def _first_words(text: str) -> str:
+    words = text.split()
+    return " ".join(words[:FIRST_WORDS]) + ("\u2026" if len(words) > FIRST_WORDS else "")

@@ -75,6 +75,12 @@ class InputPolicy:
         else:
             self._recordings.start()
 
+    @property
+    def hotkey_held(self) -> bool:
+        """Whether the hotkey is down (hold mode)."""
+        with self._key_up:
+            return self._key_held
+
     def wait_until_key_up(self) -> None:
         """Return once the hotkey is not held (at once in toggle mode)."""
         with self._key_up:

@@ -67,8 +67,8 @@ class Stages:
     """Replacements and cleanup."""
     deliver: Callable[[str], Delivery]
     """Into the focused window; never raises (a failure is in the Delivery)."""
-    remember: Callable[[str, bool], None]
-    """Keeps the text, and whether it was delivered, in the history."""
+    remember: Callable[[Trip], str | None]
+    """Keeps the trip in the history; returns why it could not, if it could not."""
     emit: Callable[..., None]
     """An event for the event log: ``emit(name, **fields)``."""
 
@@ -91,6 +91,8 @@ class Trip:
     clean_s: float = 0.0
     deliver_s: float = 0.0
     """Includes waiting for the hotkey to come up."""
+    not_kept: str | None = None
+    """Why the history could not keep it, when it could not."""
 
     @property
     def outcome(self) -> Outcome:
@@ -125,7 +127,7 @@ def take_trip(audio: np.ndarray, stages: Stages, drafts: Drafts | None = None) -
     started = time.perf_counter()
     delivery = stages.deliver(dictation.text)
     trip = replace(trip, delivery=delivery, deliver_s=_since(started))
-    stages.remember(dictation.text, delivery.delivered)
+    trip = replace(trip, not_kept=stages.remember(trip))
     if delivery.delivered:
         stages.emit("injected", method=delivery.method, chars=len(dictation.text))
     return trip

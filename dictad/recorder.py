@@ -188,6 +188,15 @@ class Recorder:
             dictation.convert_pending(self._lock, final=False)
             return dictation.audio.copy()
 
+    def audio_since(self, offset: int) -> np.ndarray:
+        """The current dictation from sample ``offset`` on (16 kHz), for a journal that has the rest."""
+        with self._convert_lock:
+            dictation = self._dictation
+            if dictation is None:
+                return np.zeros(0, np.float32)
+            dictation.convert_pending(self._lock, final=False)
+            return dictation.audio[offset:].copy()
+
     def wait_for_audio(self) -> bool:
         """Block until the current dictation has new audio; False once it has ended (or none runs)."""
         with self._audio_arrived:

@@ -23,6 +23,7 @@ import numpy as np
 from dictad.audio_file import write_wav
 from dictad.config import AudioConfig
 from dictad.events import EventLog
+from dictad.journal import JournalFile, start_journal
 from dictad.settings import LiveSettings
 from dictad.state import StatusRecord
 from dictad.streaming import SpeechDecoder, StreamingTranscription, transcribe_while_recording
@@ -40,6 +41,7 @@ class Microphone(Protocol):
     def start(self) -> None: ...
     def stop(self, wait_for_buffered: bool = True) -> np.ndarray: ...
     def snapshot(self) -> np.ndarray: ...
+    def audio_since(self, offset: int) -> np.ndarray: ...
     def wait_for_audio(self) -> bool: ...
 
 
@@ -52,6 +54,8 @@ class Take:
     """What was decoded while it was recorded (with ``streaming``)."""
     keep_as: Path | None
     """Where to keep its audio once its trip is over (``--keep-audio``)."""
+    journal: JournalFile | None = None
+    """Its audio on disk until its dictation is safe (``history.enabled``)."""
 
 
 class Recordings:
@@ -60,7 +64,7 @@ class Recordings:
 
     def __init__(self, microphone: Microphone, settings: LiveSettings, speech_model: Callable[[], SpeechDecoder],
                  status: StatusRecord, events: EventLog, submit: Callable[[Take], None],
-                 on_started: Callable[[], None], notify: Callable[[str], None]):
+                 on_started: Callable[[], None], notify: Callable[[str], None], journal_in: Path):
         self._microphone = microphone
         self._settings = settings
         self._speech_model = speech_model
@@ -75,6 +79,8 @@ class Recordings:
         self._since = 0.0
         self._cap_timer: threading.Timer | None = None
         self._drafts: StreamingTranscription | None = None
+        self._journal_in = journal_in
+        self._journal: JournalFile | None = None
 
     @property
     def recording(self) -> bool:
@@ -95,6 +101,7 @@ class Recordings:
             self._cap_timer.daemon = True
             self._cap_timer.start()
             self._drafts = self._draft_while_recording() if config.transcription.streaming else None
+            self._journal = self._journal_while_recording() if config.history.enabled else None
             self._status.update(lambda status: replace(status, recording=True, microphone_lost=False, error=None),
                                 announce="recording_started")
         self._on_started()
@@ -110,18 +117,26 @@ class Recordings:
         ended = self._end(queued=not too_short)
         if ended is None:
             return
-        audio, drafts = ended
+        audio, drafts, journal = ended
         keep_as = None if too_short else self._audio_file_name()
         self._events.emit("recording_stopped", seconds=round(len(audio) / SAMPLE_RATE, 3), held_s=round(held_s, 3),
                           **({"audio_file": str(keep_as)} if keep_as else {}))
         if too_short:
+            if journal is not None:
+                journal.discard()
             self._events.emit("discarded", reason="too_short", held_s=round(held_s, 3))
             return
-        self._submit(Take(audio, drafts, keep_as))
+        if journal is not None:
+            journal.complete(audio)
+        self._submit(Take(audio, drafts, keep_as, journal))
 
     def cancel(self) -> None:
-        if self._end(keep_last_word=False) is not None:
-            self._events.emit("cancelled")
+        ended = self._end(keep_last_word=False)
+        if ended is None:
+            return
+        if ended[2] is not None:
+            ended[2].discard()
+        self._events.emit("cancelled")
 
     def toggle_pause(self) -> None:
         """Pause (cancelling a recording) or resume; no press gets in between."""
@@ -162,9 +177,16 @@ class Recordings:
                          name="dictad-streaming", daemon=True).start()
         return drafts
 
+    def _journal_while_recording(self) -> JournalFile | None:
+        journal = start_journal(self._journal_in)
+        if journal is not None:
+            threading.Thread(target=_journal_blocks, args=(self._microphone, journal), name="dictad-journal",
+                             daemon=True).start()
+        return journal
+
     def _end(self, keep_last_word: bool = True,
-             queued: bool = False) -> tuple[np.ndarray, StreamingTranscription | None] | None:
-        """Stop the microphone: the audio, and what was decoded of it while recording. ``queued``:
+             queued: bool = False) -> tuple[np.ndarray, StreamingTranscription | None, JournalFile | None] | None:
+        """Stop the microphone: the audio, what was decoded of it while recording, and its journal. ``queued``:
         the recording goes on its trip, so the state goes straight from recording to working.
 
         To keep a last word whole, the stop waits for the audio still on its way from the
@@ -177,6 +199,7 @@ class Recordings:
             if self._cap_timer is not None:
                 self._cap_timer.cancel()
             drafts, self._drafts = self._drafts, None
+            journal, self._journal = self._journal, None
             if drafts is not None:
                 drafts.recording_ended()
             self._status.update(lambda status: replace(status, recording=False, busy=status.busy + queued))
@@ -185,7 +208,7 @@ class Recordings:
             except BaseException:
                 self._status.update(lambda status: replace(status, busy=status.busy - queued))
                 raise
-            return audio, drafts
+            return audio, drafts, journal
 
     def _may_end_in_speech(self, drafts: StreamingTranscription | None) -> bool:
         """Whether the recording so far may end mid-word (so the stop waits for the last block)."""
@@ -208,6 +231,13 @@ class Recordings:
             log.warning("the dictation's audio is not kept: %s", error)
             return None
         return self.keep_audio_in / f"dictation-{time.time_ns()}.wav"
+
+
+def _journal_blocks(microphone: Microphone, journal: JournalFile) -> None:
+    """Write each block to the journal as it comes, until the recording ends."""
+    while microphone.wait_for_audio():
+        offset = journal.samples_written
+        journal.extend(microphone.audio_since(offset), offset)
 
 
 def keep_audio(path: Path, audio: np.ndarray) -> None:

@@ -35,6 +35,7 @@ class LiveSettings:
         self._lock = threading.Lock()
         self._last_cleanup_mode = config.cleanup.mode if config.cleanup.mode != "off" else "rules"
         """The cleanup mode that switching cleanup back on returns to."""
+        self._cleaners: dict[str, Cleaner] = {}
         self._use(config)
 
     @property
@@ -82,9 +83,13 @@ class LiveSettings:
 
     def _use(self, config: Config) -> None:
         with self._lock:
+            for cleaner in self._cleaners.values():
+                close = getattr(cleaner, "close", None)
+                if close is not None:
+                    close()
             self._config = config
             self._replace = Replacer(config.replacements)
-            self._cleaners: dict[str, Cleaner] = {}
+            self._cleaners = {}
 
     def _set_cleanup(self, mode: str, style: str) -> None:
         """Switch cleanup live, keeping the cleaners (and what they know of Ollama) already made."""

@@ -28,6 +28,16 @@ def isolated_user_config(tmp_path_factory) -> Path:
     return config_home
 
 
+@pytest.fixture(autouse=True)
+def isolated_user_data(tmp_path_factory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own data and state directories: the history and the journal of one test's
+    daemons are never another's, nor the developer's."""
+    home = tmp_path_factory.mktemp("xdg-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    return home
+
+
 @pytest.fixture(scope="session")
 def default_config(isolated_user_config) -> Config:
     return load_config()

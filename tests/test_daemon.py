@@ -53,6 +53,9 @@ class ScriptedRecorder:
     def snapshot(self) -> np.ndarray:
         return self.recordings[0] if self.recordings else np.zeros(0, dtype=np.float32)
 
+    def audio_since(self, offset: int) -> np.ndarray:
+        return self.snapshot()[offset:]
+
     def wait_for_audio(self) -> bool:
         return False
 
@@ -359,6 +362,28 @@ def test_a_live_microphone_shows_as_recording_whatever_failed_meanwhile(rig):
     transcriber.gate.set()
     wait_until(lambda: daemon.error, what="the first dictation's delivery to fail")
     assert daemon.state is State.RECORDING
+
+
+def test_a_press_that_begins_as_the_text_goes_in_makes_the_text_wait_for_the_key_not_fail(rig):
+    """The keyboard met held keys because the next dictation's press had begun (it waits 2 s for
+    keys to come up, then sends nothing): the text goes in once that key is up, before the next."""
+    daemon, recorder, _, window, seen = rig
+
+    def deliver_into_the_next_press(text: str) -> Delivery:
+        if window.texts or recorder.started > 1:
+            return window.deliver(text)
+        recorder.say(2)
+        daemon.input.hotkey_pressed()
+        return Delivery(False, "paste", text, reason="keys still held after 2 s (Control_L)", keys_held=True)
+
+    daemon.deliver = deliver_into_the_next_press
+    dictate(daemon, recorder, 1)
+    wait_until(lambda: recorder.started == 2, what="the next press")
+    assert stays_false(lambda: window.texts, seconds=0.3), "typed while the hotkey was held"
+    daemon.input.hotkey_released()
+    wait_until(lambda: len(window.texts) == 2, what="both dictations after the release")
+    assert window.texts == ["The report is ready", "Call me back"]
+    assert "error" not in seen.names()
 
 
 def test_a_queued_dictation_waits_for_the_held_key_to_come_up(rig):

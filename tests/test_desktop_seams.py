@@ -72,12 +72,15 @@ def test_the_session_is_described_for_doctor_and_logs(environ: dict[str, str], d
 
 def test_the_current_session_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "SWAYSOCK", "HYPRLAND_INSTANCE_SIGNATURE", "NIRI_SOCKET",
-                 "XDG_CURRENT_DESKTOP"):
+                 "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/nonexistent")
     monkeypatch.setenv("DISPLAY", ":42")
     assert current_session() == Session("x11", x_display=":42")
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-3")
     assert current_session() == Session("wayland", x_display=":42", wayland_display="wayland-3")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus")
+    assert current_session().session_bus == "unix:path=/run/user/1000/bus"
 
 
 class OwnUnavailable(Unavailable):

@@ -13,7 +13,7 @@ import pytest
 from dictad.audio_file import read_audio_file
 from dictad.cleanup.rules import RuleCleaner
 from dictad.inject import Delivery
-from dictad.pipeline import Stages, finish_transcript, take_trip
+from dictad.pipeline import Stages, Trip, finish_transcript, take_trip
 from dictad.replacements import Replacer
 from dictad.streaming import StreamingTranscription
 from dictad.transcriber import SAMPLE_RATE, Transcript
@@ -48,8 +48,8 @@ class Trail:
     def emit(self, name: str, **fields: object) -> None:
         self.events.append((name, fields))
 
-    def remember(self, text: str, delivered: bool) -> None:
-        self.history.append((text, delivered))
+    def remember(self, trip: Trip) -> None:
+        self.history.append((trip.text, trip.delivery.delivered))
 
     def names(self) -> list[str]:
         return [name for name, _ in self.events]

@@ -39,6 +39,7 @@ class FakeDaemon:
     mode: str = "hold"
     paused: bool = False
     recent: list[str] = field(default_factory=lambda: ["newest dictation", "an older dictation"])
+    pinned: list[str] = field(default_factory=list)
     styles: list[str] = field(default_factory=lambda: ["plain", "email"])
     style: str = "plain"
     hotkey: str = "ctrl+alt"

@@ -4,7 +4,9 @@ The transcript goes to the model as delimited data inside a fixed prompt that fo
 answering, obeying or rewording it; the answer streams back under a hard time budget
 and must pass ``guard.check_answer`` before it is used. Whenever Ollama is down, slow,
 failing, missing the model, or answers with something that is not a cleanup, the user
-gets the rule-based text and ``Cleaned.fallback_reason`` says why.
+gets the rule-based text and ``Cleaned.fallback_reason`` says why. A slow or absent Ollama
+costs one dictation, not every one: until it answers in time again (asked in the background),
+the rules clean at once.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ SHORT_INPUT_WORDS = 2
 WARM_UP_TIMEOUT_S = 120.0
 """Loading a model from disk can take tens of seconds; warm-up waits for it in the background."""
 PROBE_TIMEOUT_S = 60.0
+RECHECK_S = 10.0
+"""While Ollama has a problem it is asked again this often, in the background."""
 WARM_UP_TRANSCRIPT = "um so this is is just a warm up"
 PROBE_TRANSCRIPT = "uh so I want to get into AI engineering so where do I get started"
 
@@ -86,12 +90,12 @@ class LlmCleaner:
     rule cleaner's sub-millisecond run): the model's text when it answers in time and
     passes the guard, else the fallback's text with ``fallback_reason`` set.
 
-    ``on_problem(message)`` is called when a new problem with Ollama starts (down,
-    slow, failing, model missing), with a message naming the fix, and
-    ``on_problem(None)`` when Ollama answers again. A problem that persists is
-    reported once, however many dictations meet it; answers the guard rejects are
-    not problems (they are per dictation, in ``fallback_reason``). It is called from
-    the thread that called ``clean`` or ``warm_up``. ``problem`` is the current one.
+    ``on_problem(message)`` is called when a problem with Ollama starts (down, slow,
+    failing, model missing), with a message naming the fix, and ``on_problem(None)``
+    when Ollama answers in time again. While the problem lasts, ``clean`` does not ask
+    Ollama: the rules clean at once, and a background thread asks again every
+    ``RECHECK_S``. Answers the guard rejects are not problems (they are per dictation,
+    in ``fallback_reason``). ``problem`` is the current one; ``close`` ends the checks.
 
     ``style`` names one of ``cleanup.styles`` and may be changed at any time (the
     tray menu does); the next dictation uses it.
@@ -113,6 +117,7 @@ class LlmCleaner:
         self._chat = OllamaChat(config.ollama.host)
         self._lock = threading.Lock()
         self._problem: str | None = None
+        self._closed = threading.Event()
         self.style = config.style
 
     @property
@@ -133,6 +138,8 @@ class LlmCleaner:
         fallback = self._fallback.clean(text)
         if len(words(fallback.text)) <= SHORT_INPUT_WORDS:
             return replace(fallback, fallback_reason=f"short input ({SHORT_INPUT_WORDS} words or fewer): rules suffice")
+        if self._problem is not None:
+            return replace(fallback, fallback_reason=f"{self._problem} (asked again in the background)")
         try:
             answer = self._answer_within_budget(text)
         except OllamaUnavailable as problem:
@@ -149,13 +156,29 @@ class LlmCleaner:
 
         Blocks while the model loads (up to ``WARM_UP_TIMEOUT_S``): call it from a
         background thread at start. Reports a problem through ``on_problem``; never raises.
+        A late answer does not end a problem a dictation met meanwhile: only an answer within
+        the dictation budget does (the background check's).
         """
         try:
             self._chat.answer(self._request(WARM_UP_TRANSCRIPT), WARM_UP_TIMEOUT_S)
         except OllamaUnavailable as problem:
             self._note_problem(str(problem))
+
+    def close(self) -> None:
+        """This cleaner is no longer used: stop asking Ollama in the background."""
+        self._closed.set()
+
+    def _check_until_it_answers(self) -> None:
+        """In the background, while there is a problem: ask Ollama to clean a short text, within
+        the dictation budget, until it does."""
+        while not self._closed.wait(RECHECK_S):
+            try:
+                self._answer_within_budget(WARM_UP_TRANSCRIPT)
+            except OllamaUnavailable as problem:
+                self._note_problem(str(problem))
+                continue
+            self._note_problem(None)
             return
-        self._note_problem(None)
 
     def _answer_within_budget(self, text: str) -> Answer:
         """Ask from a worker thread and stop waiting when the budget is spent.
@@ -188,10 +211,14 @@ class LlmCleaner:
         return cleanup_request(text, self._config.ollama, self._config.styles[self._style], self._vocabulary)
 
     def _note_problem(self, problem: str | None) -> None:
+        """Keep the current problem; tell ``on_problem`` only when one starts or ends (a problem whose
+        reason changes, Ollama slow and then gone, is not told again)."""
         with self._lock:
-            if problem == self._problem:
-                return
-            self._problem = problem
+            had_one, self._problem = self._problem is not None, problem
+        if had_one == (problem is not None):
+            return
+        if problem is not None:
+            threading.Thread(target=self._check_until_it_answers, name="dictad-ollama-check", daemon=True).start()
         if self.on_problem is not None:
             self.on_problem(problem)
 

@@ -19,7 +19,7 @@ from dictad.config import OutputConfig
 from dictad.desktop import Desktop, desktop_for
 from dictad.desktop.clipboard import Clipboard, ClipboardUnavailable
 from dictad.desktop.focus import FocusUnavailable
-from dictad.desktop.keyboard import Keyboard, KeyboardUnavailable, KeysNotSent, OutOfReach
+from dictad.desktop.keyboard import Keyboard, KeyboardUnavailable, KeysHeld, KeysNotSent, OutOfReach
 from dictad.desktop.session import current_session
 from dictad.inject.text import prepare
 from dictad.keyspec import parse_keys
@@ -38,6 +38,7 @@ class Delivery:
     text: str  # exactly what was (or was to be) delivered, after sanitising
     target: str = ""  # the focused application (X11: its WM_CLASS; Wayland: its app id), lower case; "" when unknown
     reason: str = ""  # why it was not delivered, or why it was typed instead of pasted
+    keys_held: bool = False  # nothing was sent because keys were held: it may go in once they are up
 
 
 CLIPBOARD_TAKE_TIMEOUT_S = 1.0
@@ -57,7 +58,7 @@ def deliver(text: str, config: OutputConfig, desktop: Desktop | None = None) -> 
         try:
             keyboard = desktop.keyboard()
         except KeyboardUnavailable as unavailable:
-            return _leave_on_clipboard(desktop, text, config, str(unavailable))
+            return _leave_on_clipboard(desktop, text, config, f"no keys can be sent here: {unavailable}")
         try:
             return _deliver_with(desktop, keyboard, text, config)
         except OutOfReach as out_of_reach:
@@ -101,7 +102,7 @@ def _deliver_with(desktop: Desktop, keyboard: Keyboard, text: str, config: Outpu
     except OutOfReach:
         raise
     except (ClipboardUnavailable, KeysNotSent) as failure:
-        return Delivery(False, method, text, target, str(failure))
+        return Delivery(False, method, text, target, str(failure), keys_held=isinstance(failure, KeysHeld))
 
 
 def _leave_on_clipboard(desktop: Desktop, text: str, config: OutputConfig, why: str) -> Delivery:
@@ -114,7 +115,7 @@ def _leave_on_clipboard(desktop: Desktop, text: str, config: OutputConfig, why: 
     except ClipboardUnavailable as no_clipboard:
         return Delivery(False, "none", text, target, f"{why}; nor could it go on the clipboard: {no_clipboard}")
     return Delivery(False, "clipboard", text, target, f"it is on the clipboard: press {shown_keys(keys)} to paste it; "
-                                                      f"no keys can be sent here: {why}")
+                                                      f"{why}")
 
 
 def shown_keys(keys: tuple[str, ...]) -> str:

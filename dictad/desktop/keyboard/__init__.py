@@ -23,6 +23,10 @@ class KeysNotSent(Exception):
     """These keys could not be sent now; the message says why, in words for the user."""
 
 
+class KeysHeld(KeysNotSent):
+    """Keys were still held when the text was to go in: nothing was sent, so they could not mix."""
+
+
 class OutOfReach(KeysNotSent):
     """The focused window is one this backend's keys cannot reach (a Wayland window, for XTEST
     through XWayland): the text goes on the clipboard for the user to paste."""

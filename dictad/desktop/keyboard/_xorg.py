@@ -15,7 +15,8 @@ lent until dictad exits, so that a character used before costs nothing the next 
 
 Real key events mix with keys the user still holds (Alt + our Ctrl+V is Ctrl+Alt+V)
 and go to whoever grabbed the keyboard (our own hotkey does, until its key comes up),
-so nothing is sent until every key is up.
+so nothing is sent until every key is up. Nor is anything sent when no window has the focus
+(the one dictated into closed): the keys would go to the root window and the text be lost.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from Xlib import X, XK
 from Xlib import error as xerror
 from Xlib.ext import xtest
 
-from dictad.desktop.keyboard import KeyboardUnavailable, KeysNotSent
+from dictad.desktop.keyboard import KeyboardUnavailable, KeysHeld, KeysNotSent, OutOfReach
 from dictad.desktop.x11 import char_keysym, connect, keysym_name, keysyms_of
 
+NO_FOCUS = "no window has the keyboard focus (the one dictated into may have closed)"
 KEYS_UP_TIMEOUT_S = 2.0
 _KEYS_UP_POLL_S = 0.002
 """How often to look whether the keys are up: the text goes in this long after the last one at
@@ -61,6 +63,7 @@ class XorgKeyboard:
 
     def press_combination(self, keys: tuple[str, ...]) -> None:
         self._wait_until_keys_are_up()
+        self._ensure_a_window_has_focus()
         keymap = _keymap(self._read_mapping())
         keycodes = [_keycode_on_layout(part, keymap) for part in keys]
         for keycode in keycodes:
@@ -71,6 +74,7 @@ class XorgKeyboard:
 
     def type_text(self, text: str) -> None:
         self._wait_until_keys_are_up()
+        self._ensure_a_window_has_focus()
         mapping = self._read_mapping()
         state = self._display.screen().root.query_pointer().mask
         keymap = _keymap(mapping, _layout_group(state))
@@ -88,10 +92,19 @@ class XorgKeyboard:
         deadline = time.monotonic() + KEYS_UP_TIMEOUT_S
         while held := self._held_keys():
             if time.monotonic() > deadline:
-                raise KeysNotSent(
+                raise KeysHeld(
                     f"keys still held after {KEYS_UP_TIMEOUT_S:g} s ({', '.join(held)}): nothing was "
                     "sent, so that they could not mix with the keys that put the text in")
             time.sleep(_KEYS_UP_POLL_S)
+
+    def _ensure_a_window_has_focus(self) -> None:
+        """The focus is on a window, or (PointerRoot) on one under the pointer; not on none or the root."""
+        focus = self._display.get_input_focus().focus
+        root = self._display.screen().root
+        if focus == X.PointerRoot:
+            focus = root.query_pointer().child
+        if getattr(focus, "id", focus) in (X.NONE, root.id):
+            raise OutOfReach(NO_FOCUS)
 
     def _held_keys(self) -> list[str]:
         pressed = self._display.query_keymap()

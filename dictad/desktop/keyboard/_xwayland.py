@@ -11,8 +11,8 @@ from dictad.desktop.keyboard import OutOfReach
 from dictad.desktop.keyboard._xorg import XorgKeyboard
 from dictad.desktop.x11 import x_window_is_active
 
-NOT_AN_X_WINDOW = ("the focused window is a Wayland window, and keys reach only X11 (XWayland) windows here "
-                   "(install wtype, or allow dictad's remote control when the desktop asks)")
+NOT_AN_X_WINDOW = ("the focused window is a Wayland window, and dictad's keys reach only X11 (XWayland) windows "
+                   "here (install wtype, or allow dictad's remote control when the desktop asks)")
 
 
 class XWaylandKeyboard(XorgKeyboard):

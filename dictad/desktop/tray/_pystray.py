@@ -128,11 +128,12 @@ class PystrayTray:
     def _recent_items(self) -> Iterator[Any]:
         from pystray import MenuItem
 
-        recent = self._model.recent
+        recent, pinned = self._model.recent, set(self._model.pinned)
         if not recent:
             yield MenuItem("No dictations yet", None, enabled=False)
         for text in recent:  # the text itself: a dictation arriving while the menu is open shifts indices
-            yield MenuItem(shorten(text), self._action(self._model.copy_text, text))
+            label = f"Not delivered: {shorten(text)}" if text in pinned else shorten(text)
+            yield MenuItem(label, self._action(self._model.copy_text, text))
 
     def _action(self, method: Callable[..., None], *args: Any, in_background: bool = False) -> Callable[[], None]:
         """A menu callback calling ``method(*args)``; a failure is logged and shown, not lost
