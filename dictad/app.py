@@ -77,6 +77,8 @@ class DesktopApp:
         if self._microphone_problem is not None:
             self.daemon.recordings.microphone_unavailable(self._microphone_problem)
         self._grab_hotkey(self.config)
+        threading.Thread(target=self.daemon.recordings.watch_microphone, args=(self.stopped,),
+                         name="dictad-mic-watch", daemon=True).start()
         self.daemon.recover_interrupted()
         if self.config.cleanup.mode == "llm":
             threading.Thread(target=self.daemon.settings.warm_up_cleanup, name="dictad-warm-up", daemon=True).start()
@@ -113,6 +115,10 @@ class DesktopApp:
             from dictad.sounds import play, stop_cue
 
             play(stop_cue)
+        if name == "discarded" and record.get("reason") == "no_microphone" and self.daemon.config.audio.sounds:
+            from dictad.sounds import nothing_recorded_cue, play
+
+            play(nothing_recorded_cue)
         if name == "state" and self.tray is not None:
             self.tray.show(record["state"], record.get("detail", ""))
 

@@ -31,7 +31,6 @@ CONTROL_COMMANDS = {
 }
 
 
-PAST_TENSE = {"paste": "pasted", "type": "typed"}
 QUICK_COMMANDS = ("start", "stop", "toggle", "cancel")
 """What compositor key bindings run on every press and release: sent without reading the config or
 building the parser, so that the text is not held up by dictad's own start-up (bench/wayland_latency.py)."""
@@ -94,12 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     autostart.add_argument("action", nargs="?", choices=["on", "off", "status"], default="status",
                            help="on: add the entry; off: remove it; status (the default): say whether it is there")
 
-    history = _command(commands, "history", cmd_history, "list, search, copy or clear the dictations kept on disk")
+    history = _command(commands, "history", cmd_history,
+                       "list, search, copy, insert, transcribe again or clear the dictations kept on disk")
     history.add_argument("--search", metavar="WORDS", default="", help="only those holding every one of WORDS")
     history.add_argument("--limit", type=int, default=20, metavar="N", help="at most N, newest first (default: 20)")
     history.add_argument("--json", action="store_true", help="one JSON object per dictation, with every field")
-    history.add_argument("--copy", type=int, metavar="ID", help="put dictation ID's text on the clipboard")
-    history.add_argument("--clear", action="store_true", help="forget every dictation (and its kept audio)")
+    action = history.add_mutually_exclusive_group()
+    action.add_argument("--copy", type=int, metavar="ID", help="put dictation ID's text on the clipboard")
+    action.add_argument("--insert", type=int, metavar="ID",
+                        help="put dictation ID's text into the window that has the focus --after seconds from now")
+    action.add_argument("--retranscribe", type=int, metavar="ID",
+                        help="transcribe dictation ID again from its kept audio (history.audio), and print it")
+    action.add_argument("--clear", action="store_true", help="forget every dictation (and its kept audio)")
+    history.add_argument("--after", type=float, default=3.0, metavar="S",
+                         help="with --insert: seconds to switch to the window first (default: 3)")
+    history.add_argument("--model", help="with --retranscribe: a speech model (default: transcription.model)")
+    _add_cleanup_choice(history, ["off", "rules", "llm"])
 
     transcribe = _command(commands, "transcribe", cmd_transcribe, "print the text of audio files")
     _add_cleanup_choice(transcribe, ["off", "rules", "llm"])
@@ -229,62 +238,9 @@ def cmd_autostart(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from dictad.history_command import run_history_command
 
-    from dictad.history import History, HistoryError
-
-    config = _load_config(args.config)
-    if not config.history.enabled:
-        print("dictad: history is off (history.enabled: false): nothing is kept on disk; "
-              "`dictad recent` shows what the running dictad has in memory", file=sys.stderr)
-        return EXIT_FAILURE
-    history = History(config.history)
-    if history.problem:
-        print(f"dictad: {history.problem}", file=sys.stderr)
-    try:
-        if args.clear:
-            print(f"forgot {history.clear()} dictations")
-        elif args.copy is not None:
-            return _copy_from_history(history, args.copy)
-        else:
-            for entry in history.search(args.search, args.limit):
-                print(json.dumps({**asdict(entry), "pinned": entry.pinned}, ensure_ascii=False) if args.json
-                      else _shown_entry(entry))
-    except HistoryError as error:
-        print(f"dictad: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        history.close()
-    return EXIT_OK
-
-
-def _copy_from_history(history, entry_id: int) -> int:
-    from dictad.desktop import Desktop
-    from dictad.desktop.clipboard import ClipboardUnavailable
-
-    entry = history.get(entry_id)
-    if entry is None:
-        print(f"dictad: no dictation {entry_id} in the history (`dictad history` lists them)", file=sys.stderr)
-        return EXIT_FAILURE
-    try:
-        Desktop().copy(entry.text)
-    except ClipboardUnavailable as error:
-        print(f"dictad: cannot copy: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    history.mark_taken(entry.id)
-    print(f"dictation {entry.id} is on the clipboard")
-    return EXIT_OK
-
-
-def _shown_entry(entry) -> str:
-    """Two lines: "#12  2026-12-06 01:40  pasted into foot", then the text, indented."""
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.at))
-    if entry.delivered:
-        where = f"{PAST_TENSE.get(entry.method, entry.method)} into {entry.target or 'the focused window'}"
-    else:
-        where = f"NOT DELIVERED: {entry.reason}" if entry.pinned else "not delivered, taken since"
-    recovered = "recovered, " if entry.recovered else ""
-    return f"#{entry.id}  {when}  {recovered}{where}\n    {entry.text}"
+    return run_history_command(args, _load_config(args.config), _finisher)
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:

@@ -31,6 +31,11 @@ from dictad.transcriber import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
+MICROPHONE_WATCH_S = 1.0
+"""How often the microphone is looked at while no dictation runs: one timestamp compared."""
+MICROPHONE_RETRY_S = 3.0
+"""How often a microphone that is gone is tried again while no dictation runs."""
+
 
 class Microphone(Protocol):
     """What dictad asks of the microphone (dictad.recorder.Recorder)."""
@@ -81,6 +86,9 @@ class Recordings:
         self._drafts: StreamingTranscription | None = None
         self._journal_in = journal_in
         self._journal: JournalFile | None = None
+        self._microphone_problem: str | None = None
+        """What the tray says is wrong with the microphone, until it delivers again."""
+        self._try_microphone_now = threading.Event()
 
     @property
     def recording(self) -> bool:
@@ -90,11 +98,16 @@ class Recordings:
         with self._lock:
             if self._status.now.recording or self._status.now.paused:
                 return
+            if self._microphone_problem is not None and not self._microphone.delivering:
+                self._refuse_press(self._microphone_problem)
+                return
             try:
                 self._microphone.start()
             except Exception as error:
                 self.microphone_unavailable(str(error))
+                self._events.emit("discarded", reason="no_microphone")
                 return
+            self._microphone_problem = None
             config = self._settings.config
             self._since = time.monotonic()
             self._cap_timer = threading.Timer(config.audio.max_duration_s, self._stop_at_cap)
@@ -146,6 +159,7 @@ class Recordings:
 
     def microphone_failed(self, message: str) -> None:
         """The microphone stopped delivering: say so; what was recorded is still transcribed."""
+        self._microphone_problem = message
         self._status.fail(message, microphone_lost=True)
 
     def microphone_unavailable(self, problem: str) -> None:
@@ -155,12 +169,60 @@ class Recordings:
     def use_microphone(self, previous: AudioConfig, audio: AudioConfig) -> None:
         """Switch to the microphone a reloaded config names, or try again one that failed, before
         the reload answers: what it answers, and the tray shows, is then true of the microphone."""
-        if (audio.device, audio.preroll_ms) == (previous.device, previous.preroll_ms) and self._microphone.delivering:
-            return
+        with self._lock:  # the watch never looks at a microphone being switched
+            if (audio.device, audio.preroll_ms) == (previous.device, previous.preroll_ms) and self._microphone.delivering:
+                return
+            try:
+                self._microphone.use(audio.device, audio.preroll_ms)
+            except Exception as error:
+                self.microphone_unavailable(str(error))
+                return
+            self._microphone_problem = None
+
+    def watch_microphone(self, stopped: threading.Event) -> None:
+        """While no dictation runs, until ``stopped``: a microphone that stops delivering is said at
+        once (the tray shows it), tried again every ``MICROPHONE_RETRY_S`` (and at once after a press
+        it refused), and once it delivers again the error is cleared and the user told. The app runs
+        this on a thread of its own."""
+        next_try = 0.0
+        while not stopped.is_set():
+            if self._try_microphone_now.wait(MICROPHONE_WATCH_S):
+                self._try_microphone_now.clear()
+                next_try = 0.0
+            with self._lock:
+                if self._status.now.recording or self._status.now.paused:
+                    continue
+                if self._microphone.delivering:
+                    self._microphone_is_back()
+                elif self._microphone_problem is None:
+                    self.microphone_failed("the microphone stopped delivering audio (unplugged?); dictad tries it "
+                                           "again every few seconds")
+                    next_try = time.monotonic() + MICROPHONE_RETRY_S
+                elif time.monotonic() >= next_try:
+                    self._try_microphone_again()
+                    next_try = time.monotonic() + MICROPHONE_RETRY_S
+
+    def _refuse_press(self, problem: str) -> None:
+        """A press with no microphone: said at once (a sound, a notification), instead of recording
+        nothing; the microphone is tried again at once in the background, for the next press."""
+        self._events.emit("discarded", reason="no_microphone")
+        self._notify(f"nothing was recorded, no microphone: {problem}")
+        self._try_microphone_now.set()
+
+    def _try_microphone_again(self) -> None:
+        audio = self._settings.config.audio
         try:
             self._microphone.use(audio.device, audio.preroll_ms)
         except Exception as error:
-            self.microphone_unavailable(str(error))
+            log.debug("the microphone is still not there: %s", error)
+
+    def _microphone_is_back(self) -> None:
+        problem, self._microphone_problem = self._microphone_problem, None
+        if problem is None:
+            return
+        self._status.update(lambda status: replace(status, error=None) if status.error == problem else status,
+                            announce="microphone_back")
+        self._notify("the microphone is back: dictation works again")
 
     def _stop_at_cap(self) -> None:
         """Stop a recording that reached the cap, and say so: in toggle mode the user's next press,

@@ -65,6 +65,11 @@ def stop_cue(rate: int) -> np.ndarray:
     return chirp(rate, 990, 660)
 
 
+def nothing_recorded_cue(rate: int) -> np.ndarray:
+    """Low and falling: a press that records nothing (no microphone)."""
+    return chirp(rate, 330, 220)
+
+
 def play(cue: Cue) -> Playback:
     """Play ``cue`` on the default output device in a background thread; returns at once.
 

@@ -228,6 +228,8 @@ def test_a_microphone_missing_at_start_is_said_at_once_and_used_once_plugged_in(
     assert "state: error" in dictad("status").stdout
     target_window.focus()
     with audio_rig.another_microphone("usbmic") as plugged_in:
+        daemon.wait_event("microphone_back")  # found by itself within seconds, and the error cleared
+        assert "state: idle" in dictad("status").stdout
         mark = hold_and_speak(daemon, audio_rig, spoken_clip, plugged_in.sink)
         assert_close(SPOKEN, delivered(daemon, target_window, mark)[1])
     assert "state: idle" in dictad("status").stdout
@@ -266,7 +268,7 @@ def test_a_microphone_that_disappears_keeps_what_was_said(start_daemon, audio_ri
     finally:
         xdotool("keyup", HOTKEY)
         audio_rig.plug_in_microphone()
-    mark = daemon.mark()
+    daemon.wait_event("microphone_back", after=mark)
     second = hold_and_speak(daemon, audio_rig, spoken_clip)
     assert daemon.wait_event("injected", after=second)["method"] == "type"
 

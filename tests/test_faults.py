@@ -12,8 +12,8 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from tests.ollama_server import FakeOllama, Reply
 from tests.rig.display import xdotool
 from tests.rig.speech import wav_seconds
 from tests.rig.waiting import wait_until
-from tests.test_desktop import (HOTKEY, SPOKEN, RunningDaemon, assert_close, delivered, hold_and_speak,  # noqa: F401
+from tests.test_desktop import (HOTKEY, SPOKEN, RunningDaemon, assert_close, delivered, dictad, hold_and_speak,  # noqa: F401
                                 spoken_clip, start_daemon, start_recording)
 
 pytestmark = pytest.mark.slow
@@ -34,8 +34,7 @@ BYTES_PER_SECOND = 32000
 
 def history(*args: str) -> list[dict]:
     """`dictad history --json`, as a user runs it."""
-    done = subprocess.run([sys.executable, "-m", "dictad", "history", "--json", *args], capture_output=True,
-                          text=True, timeout=60)
+    done = dictad("history", "--json", *args)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -103,8 +102,7 @@ def test_a_kill_while_the_key_is_held_loses_no_words(start_daemon, audio_rig, ta
     wait_until(lambda: "recovered a dictation that dictad was stopped during" in notifications_sent(), 10,
                "the notification")
     assert target_window.text() == ""  # never pasted by itself: the window it was meant for may be gone
-    assert SPOKEN.split()[1] in subprocess.run([sys.executable, "-m", "dictad", "recent"], capture_output=True,
-                                               text=True, timeout=30).stdout.lower()
+    assert SPOKEN.split()[1] in dictad("recent").stdout.lower()
     assert journals() == []
 
 
@@ -154,13 +152,17 @@ def clipboard() -> str:
                           timeout=10).stdout
 
 
-def test_a_window_closed_before_the_release_gets_nothing_and_the_words_wait_on_the_clipboard(
-        start_daemon, audio_rig, target_window, spoken_clip, notifications_sent):
+@pytest.mark.parametrize("gone", ["closed", "unmapped"])
+def test_a_window_gone_before_the_release_gets_nothing_and_the_words_wait_on_the_clipboard(
+        start_daemon, audio_rig, target_window, spoken_clip, notifications_sent, gone):
     daemon = start_daemon()
     target_window.focus()
     mark = start_recording(daemon)
     audio_rig.play(spoken_clip).wait()
-    target_window.close()
+    if gone == "closed":
+        target_window.close()
+    else:
+        xdotool("windowunmap", "--sync", str(target_window.wid))
     xdotool("keyup", HOTKEY)
     error = daemon.wait_event("error", after=mark)
     assert error["message"].startswith("the text could not be delivered (it is on the clipboard: press Ctrl+V to "
@@ -168,8 +170,7 @@ def test_a_window_closed_before_the_release_gets_nothing_and_the_words_wait_on_t
     assert not daemon.events_named("injected", mark)
     assert_close(SPOKEN, clipboard())
     wait_until(lambda: "it is on the clipboard" in notifications_sent(), 10, "the notification")
-    assert "state: error" in subprocess.run([sys.executable, "-m", "dictad", "status"], capture_output=True,
-                                            text=True, timeout=30).stdout
+    assert dictad("status").stdout.startswith("state: error")
     (entry,) = history()
     assert (entry["delivered"], entry["method"], entry["pinned"]) == (False, "clipboard", True)
     assert entry["text"] == clipboard().rstrip()
@@ -196,18 +197,51 @@ def test_keys_held_across_the_delivery_keep_the_words_and_say_so(start_daemon, a
     assert_close(SPOKEN, entry["text"])
 
 
-def test_with_history_off_no_file_holds_the_words(start_daemon, audio_rig, target_window, make_clip):
+def test_with_history_off_no_file_holds_the_words(start_daemon, audio_rig, target_window, make_clip, monkeypatch,
+                                                   tmp_path):
+    """The daemon's home is a fresh folder, with the XDG data, state and cache folders at their defaults in it."""
     spoken = "Remember the purple elephant recipe."
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
     daemon = start_daemon("mode: hold\nhistory:\n  enabled: false\n")
     target_window.focus()
-    delivered(daemon, target_window, hold_and_speak(daemon, audio_rig, make_clip(spoken)))
+    _, text = delivered(daemon, target_window, hold_and_speak(daemon, audio_rig, make_clip(spoken)))
+    assert "elephant" in text.lower()  # the word looked for below was dictated
     daemon.stop()
-    homes = [os.environ[name] for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")]
-    homes.append(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"))
-    holding = [path for home in homes if Path(home).is_dir() for path in Path(home).rglob("*")
+    folders = [home, Path(os.environ["XDG_RUNTIME_DIR"]), Path(os.environ["XDG_CONFIG_HOME"])]
+    holding = [path for folder in folders for path in folder.rglob("*")
                if path.is_file() and b"elephant" in path.read_bytes().lower()]
     assert holding == []
-    assert not (data_folder() / "history.sqlite3").exists()
+    assert not (home / ".local" / "share" / "dictad" / "history.sqlite3").exists()
+
+
+def test_a_microphone_removed_while_idle_is_shown_at_once_and_cleared_once_it_is_back(
+        start_daemon, audio_rig, target_window, spoken_clip, notifications_sent):
+    daemon = start_daemon()
+    try:
+        audio_rig.unplug_microphone()  # while nobody dictates
+        error = daemon.wait_event("error", timeout=15)
+        assert error["message"].startswith("the microphone stopped delivering audio (unplugged?)")
+        assert dictad("status").stdout.startswith("state: error")
+        wait_until(lambda: "the microphone stopped delivering audio" in notifications_sent(), 10, "the notification")
+
+        mark, pressed_at = daemon.mark(), time.monotonic()  # the events' clock (CLOCK_MONOTONIC)
+        xdotool("key", HOTKEY)
+        refused = daemon.wait_event("discarded", after=mark, timeout=5)
+        assert refused["reason"] == "no_microphone" and not daemon.events_named("recording_started", mark)
+        assert refused["t"] - pressed_at < 1.0  # said at once, not after a wait for audio that cannot come
+        wait_until(lambda: "nothing was recorded, no microphone" in notifications_sent(), 10, "the press's notice")
+    finally:
+        audio_rig.plug_in_microphone()
+    daemon.wait_event("microphone_back", timeout=30)
+    assert dictad("status").stdout.startswith("state: idle")
+    assert "the microphone is back" in notifications_sent()
+    target_window.focus()
+    mark = hold_and_speak(daemon, audio_rig, spoken_clip)
+    assert_close(SPOKEN, delivered(daemon, target_window, mark)[1])
 
 
 def seconds_to_text(daemon: RunningDaemon, mark: int) -> float:
@@ -300,7 +334,7 @@ def test_a_full_disk_costs_the_history_entry_not_the_text_and_says_so(
     assert error["message"].startswith("the text was delivered, but the dictation could not be written to "
                                        f"{small_disk / 'data' / 'dictad' / 'history.sqlite3'}")
     assert "it is kept in memory until dictad quits" in error["message"]
-    recent = subprocess.run([sys.executable, "-m", "dictad", "recent"], capture_output=True, text=True, timeout=30)
+    recent = dictad("recent")
     assert len(recent.stdout.splitlines()) == 2
     filler.unlink()
     delivered(daemon, target_window, hold_and_speak(daemon, audio_rig, spoken_clip))
@@ -341,7 +375,7 @@ def test_the_control_socket_survives_a_huge_request_and_a_flood_of_idle_connecti
         idle[-1].connect(str(path))
     try:
         assert _proc_status(pid, "Threads") - threads_before <= 64 + 1
-        answered = wait_until(lambda: _status_answered(), 30, "dictad status to be answered again")
+        answered = wait_until(lambda: dictad("status").stdout, 30, "dictad status to be answered again")
         assert answered.startswith("state: idle")
     finally:
         for client in idle:
@@ -352,9 +386,3 @@ def test_the_control_socket_survives_a_huge_request_and_a_flood_of_idle_connecti
 def _proc_status(pid: int, field: str) -> int:
     line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith(field + ":"))
     return int(line.split()[1])
-
-
-def _status_answered() -> str | None:
-    done = subprocess.run([sys.executable, "-m", "dictad", "status"], capture_output=True, text=True, timeout=30)
-    return done.stdout if done.returncode == 0 else None
-
