@@ -27,13 +27,13 @@ from dictad.events import EventLog
 from dictad.history import Entry, History, HistoryError
 from dictad.inject import Delivery
 from dictad.input_policy import RECORDING_COMMANDS, InputPolicy
-from dictad.journal import journal_folder, leftovers, read_journal
-from dictad.pipeline import SpeechToText, Stages, Trip, take_trip, transcribe
+from dictad.journal import journal_folder, leftovers
+from dictad.pipeline import SpeechToText, Stages, Trip, take_trip
 from dictad.recording import Microphone, Recordings, Take, keep_audio
+from dictad.recovery import recover, recovered_message
 from dictad.settings import LiveSettings
 from dictad.state import State, StatusRecord
 from dictad.streaming import SpeechDecoder
-from dictad.transcriber import SAMPLE_RATE
 from dictad.typed_yaml import ConfigError
 
 log = logging.getLogger(__name__)
@@ -150,27 +150,18 @@ class Daemon:
             self._jobs.put(path)
         return len(found)
 
-    def _recover(self, path: Path) -> None:
-        """Transcribe one interrupted recording into the history, marked recovered, and tell the
-        user once where it is. Never delivered by itself: the window it was meant for is gone."""
-        audio = read_journal(path)
-        raw = transcribe(audio, self.transcriber, None).text
-        if not raw:
-            path.unlink(missing_ok=True)
-            return
-        dictation = self.settings.finish(raw)
-        entry = Entry(0, path.stat().st_mtime, raw, dictation.text, dictation.cleaner, reason=RECOVERED,
-                      recovered=True, audio_seconds=len(audio) / SAMPLE_RATE)
+    def _recover(self, journal: Path) -> None:
+        """One interrupted recording into the history (dictad.recovery), and the user told once."""
         try:
-            self.history.add(entry, audio)
+            entry = recover(journal, self.transcriber, self.settings.finish, self.history)
         except HistoryError as error:
-            self.status_record.fail(f"a dictation interrupted by a crash was recovered, but {error}")
-        path.unlink(missing_ok=True)
-        self.events.emit("recovered", chars=len(dictation.text))
-        message = (f"recovered a dictation that dictad was stopped during: \u201c{_first_words(dictation.text)}\u201d. "
-                   "It is in Recent dictations (tray) and `dictad history`; Paste last dictation again inserts it")
-        log.warning("%s", message)
-        self.hooks.notify(message)
+            self.status_record.fail(f"a dictation interrupted by a crash was recovered into Recent dictations, but "
+                                    f"{error}; its audio stays in {journal} for the next start")
+            return
+        if entry is not None:
+            self.events.emit("recovered", chars=len(entry.text))
+            log.warning("%s", recovered_message(entry))
+            self.hooks.notify(recovered_message(entry))
 
     def _llm_problem(self, message: str | None) -> None:
         """Told once when the LLM goes (the rules clean meanwhile, at once) and once when it is back."""
@@ -336,12 +327,3 @@ class Daemon:
         self._jobs.put(None)
         self._worker.join(timeout=30)
         self.history.close()
-
-
-RECOVERED = "dictad was stopped before this dictation was delivered; it was recovered from its audio at the next start"
-FIRST_WORDS = 8
-
-
-def _first_words(text: str) -> str:
-    words = text.split()
-    return " ".join(words[:FIRST_WORDS]) + ("\u2026" if len(words) > FIRST_WORDS else "")

@@ -269,7 +269,7 @@ def test_an_llm_that_fails_costs_one_dictation_and_is_reported_once(
         if server:
             server.stop()
     assert waits[0] < 1.0 + 0.5
-    assert max(waits[1:]) < 0.3, waits  # the rules' time: no Ollama wait
+    assert max(waits[1:]) < 0.6, waits  # the rules' time (with the 150 ms clipboard restore): no 1 s budget paid
     assert notifications_sent().count("LLM cleanup unavailable") == 1
     assert [event["cleaner"] for event in daemon.events_named("cleaned")] == ["rules"] * 3
 

@@ -15,8 +15,13 @@ import numpy as np
 import pytest
 
 from dictad.audio_file import read_audio_file
+from dictad.cleanup.rules import RuleCleaner
 from dictad.config import HistoryConfig
-from dictad.history import Entry, History, data_folder
+from dictad.history import Entry, History, HistoryError, data_folder
+from dictad.journal import journal_folder, leftovers, start_journal
+from dictad.pipeline import finish_transcript
+from dictad.recovery import recover, recovered_message
+from dictad.replacements import Replacer
 from tests.rig.display import TargetWindow
 from tests.rig.speech import word_errors
 
@@ -94,6 +99,31 @@ def test_an_unreadable_file_is_moved_aside_and_a_new_one_started() -> None:
     history.add(entry("After the move."))
     assert [kept.text for kept in History(KEEP_ALL).recent()] == ["After the move."]
     assert len(list(data_folder().glob("history.sqlite3.unreadable-*"))) == 1
+
+
+def finish(raw: str):
+    return finish_transcript(raw, Replacer({}), RuleCleaner(english=True))
+
+
+def test_a_journal_left_by_a_crash_is_transcribed_into_the_history_and_removed(transcriber, make_clip) -> None:
+    journal = start_journal(journal_folder())
+    journal.complete(read_audio_file(make_clip(SPOKEN)))
+    entry = recover(journal.path, transcriber, finish, History(KEEP_ALL))
+    assert (entry.recovered, entry.pinned, entry.delivered) == (True, True, False)
+    errors, total = word_errors(SPOKEN, entry.text)
+    assert errors / total <= 0.35, entry.text
+    assert recovered_message(entry).startswith(f"recovered a dictation that dictad was stopped during: \u201c{entry.text}")
+    assert leftovers(journal_folder()) == []
+
+
+def test_a_journal_that_cannot_be_kept_stays_for_the_next_start(transcriber, make_clip) -> None:
+    journal = start_journal(journal_folder())
+    journal.complete(read_audio_file(make_clip(SPOKEN)))
+    unwritable = History(KEEP_ALL)
+    unwritable.close()  # every write now fails, as on a full disk
+    with pytest.raises(HistoryError, match="it is kept in memory until dictad quits"):
+        recover(journal.path, transcriber, finish, unwritable)
+    assert leftovers(journal_folder()) == [journal.path]
 
 
 # -- dictad history ------------------------------------------------------------------------------
