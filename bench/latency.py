@@ -441,8 +441,8 @@ def main() -> None:
         add_batch_baseline(results, corpus, args.model)
 
     seconds = [clip.seconds for clip in corpus]
-    print(f"model {args.model}, streaming {args.streaming}, history {args.history}, {len(corpus)} clips of {min(seconds):.1f}-"
-          f"{max(seconds):.1f} s, voices {', '.join(VOICES)}; key released "
+    print(f"model {args.model}, streaming {args.streaming}, history {args.history}, {len(corpus)} clips of "
+          f"{min(seconds):.1f}-{max(seconds):.1f} s, voices {', '.join(VOICES)}; key released "
           f"{HOLD_AFTER_SPEECH_S[0] * 1000:.0f}-{HOLD_AFTER_SPEECH_S[-1] * 1000:.0f} ms after the speech; "
           f"batch: faster-whisper beam 5, int8, fastest of {BATCH_REPEATS} with its default CPU threads "
           f"and {BATCH_REPEATS} with {threads_per_decoder(None)} (dictad's)")

@@ -159,7 +159,8 @@ class _BoundedServer(socketserver.ThreadingUnixStreamServer):
 def _refuse(connection: socket.socket, why: str) -> None:
     """Say ``why`` in one error line, without waiting for a client that does not read."""
     try:
-        connection.send(json.dumps({"ok": False, "error": why}).encode() + b"\n", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+        line = json.dumps({"ok": False, "error": why}).encode() + b"\n"
+        connection.send(line, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
     except OSError:
         pass
 

@@ -189,7 +189,8 @@ class History:
             _make_private(path)
             connection = _connect(str(path))
         except (sqlite3.Error, OSError) as error:
-            self.problem = f"{unreadable}, nor a new one made ({error}): dictations are kept in memory until dictad quits"
+            self.problem = (f"{unreadable}, nor a new one made ({error}): dictations are kept in memory until "
+                            "dictad quits")
             log.error("%s", self.problem)
             return _connect(":memory:")
         self.problem = f"{unreadable}: it was moved to {aside}, and a new history started"

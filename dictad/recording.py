@@ -170,7 +170,8 @@ class Recordings:
         """Switch to the microphone a reloaded config names, or try again one that failed, before
         the reload answers: what it answers, and the tray shows, is then true of the microphone."""
         with self._lock:  # the watch never looks at a microphone being switched
-            if (audio.device, audio.preroll_ms) == (previous.device, previous.preroll_ms) and self._microphone.delivering:
+            unchanged = (audio.device, audio.preroll_ms) == (previous.device, previous.preroll_ms)
+            if unchanged and self._microphone.delivering:
                 return
             try:
                 self._microphone.use(audio.device, audio.preroll_ms)

@@ -21,7 +21,8 @@ from PIL import ImageChops
 from dictad.desktop import Desktop
 from dictad.desktop.notify import choose_notifier
 from dictad.desktop.session import current_session
-from dictad.desktop.tray import STATES, TrayIcon, TrayModel, TrayUnavailable, choose_tray, load_icon, shorten, tooltip
+from dictad.desktop.tray import (STATES, TrayIcon, TrayModel, TrayUnavailable, choose_tray, load_icon, recent_label,
+                                 shorten, tooltip)
 from tests.rig.display import running_tray_host, xdotool
 from tests.rig.waiting import wait_until
 from tests.rig.tray import TrayMenu, notification_popups, settled_pixels, tray_icon_box
@@ -122,6 +123,11 @@ def test_committed_icons_are_what_the_script_draws() -> None:
 def test_tooltip_names_state_detail_and_hotkey() -> None:
     assert tooltip("dictad", "recording", "3 s", "ctrl+alt") == "dictad — recording: 3 s (hotkey: ctrl+alt)"
     assert tooltip("dictad", "idle", "", "ctrl+alt") == "dictad — idle (hotkey: ctrl+alt)"
+
+
+def test_a_recent_dictation_that_was_not_delivered_says_so_in_the_menu() -> None:
+    assert recent_label("Call the plumber about the leak.", pinned=True) == "Not delivered: Call the plumber about the leak."
+    assert recent_label("Call the plumber about the leak.", pinned=False) == "Call the plumber about the leak."
 
 
 def test_long_recent_texts_are_shortened_to_one_line() -> None:

@@ -61,7 +61,8 @@ def detect_session(environ: Mapping[str, str], platform: str = sys.platform) -> 
         return Session("none", platform=platform)
     bus = _session_bus(environ)
     if wayland_display or environ.get("XDG_SESSION_TYPE") == "wayland":
-        return Session("wayland", _desktop(environ), x_display, wayland_display, _compositor_ipc(environ), platform, bus)
+        return Session("wayland", _desktop(environ), x_display, wayland_display, _compositor_ipc(environ), platform,
+                       bus)
     if x_display:
         return Session("x11", _desktop(environ), x_display, platform=platform, session_bus=bus)
     return Session("none", platform=platform, session_bus=bus)

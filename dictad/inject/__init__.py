@@ -107,7 +107,8 @@ def _deliver_with(desktop: Desktop, keyboard: Keyboard, text: str, config: Outpu
 
 def _leave_on_clipboard(desktop: Desktop, text: str, config: OutputConfig, why: str) -> Delivery:
     """Where no keys can be sent (GNOME without a portal, a compositor without a virtual keyboard, a
-    Wayland window when only XWayland's can be reached), the text goes on the clipboard and the user is told which keys paste it."""
+    Wayland window when only XWayland's can be reached, no window with the focus), the text goes on
+    the clipboard and the user is told which keys paste it."""
     target = _focused_app(desktop)
     keys = choose_method(config, target)[1] or parse_keys(config.paste_keys)
     try:

@@ -75,6 +75,11 @@ def shorten(text: str, limit: int = RECENT_LABEL_CHARS) -> str:
     return one_line if len(one_line) <= limit else one_line[:limit - 1].rstrip() + "…"
 
 
+def recent_label(text: str, pinned: bool) -> str:
+    """A Recent dictations entry: the text on one line, marked when it was not delivered."""
+    return f"Not delivered: {shorten(text)}" if pinned else shorten(text)
+
+
 def tooltip(name: str, state: str, detail: str, hotkey: str) -> str:
     """The hover text, e.g. ``dictad — recording: 3 s (hotkey: ctrl+alt)``."""
     what = f"{state}: {detail}" if detail else state

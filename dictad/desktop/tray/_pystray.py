@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dictad.desktop.tray import STATES, TrayModel, TrayUnavailable, shorten
+from dictad.desktop.tray import STATES, TrayModel, TrayUnavailable, recent_label
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,7 @@ class PystrayTray:
         if not recent:
             yield MenuItem("No dictations yet", None, enabled=False)
         for text in recent:  # the text itself: a dictation arriving while the menu is open shifts indices
-            label = f"Not delivered: {shorten(text)}" if text in pinned else shorten(text)
-            yield MenuItem(label, self._action(self._model.copy_text, text))
+            yield MenuItem(recent_label(text, text in pinned), self._action(self._model.copy_text, text))
 
     def _action(self, method: Callable[..., None], *args: Any, in_background: bool = False) -> Callable[[], None]:
         """A menu callback calling ``method(*args)``; a failure is logged and shown, not lost
