@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     history = _command(commands, "history", cmd_history,
                        "list, search, copy, insert, transcribe again or clear the dictations kept on disk")
     history.add_argument("--search", metavar="WORDS", default="", help="only those holding every one of WORDS")
-    history.add_argument("--limit", type=int, default=20, metavar="N", help="at most N, newest first (default: 20)")
+    history.add_argument("--limit", type=_at_least_one, default=20, metavar="N",
+                         help="at most N, newest first (default: 20)")
     history.add_argument("--json", action="store_true", help="one JSON object per dictation, with every field")
     action = history.add_mutually_exclusive_group()
     action.add_argument("--copy", type=int, metavar="ID", help="put dictation ID's text on the clipboard")
@@ -150,6 +151,13 @@ def _command(commands, name: str, handler, summary: str, config: bool = True) ->
                             help=f"config file (default: {_default_config_path()})")
     parser.add_argument("--debug", action="store_true", help="debug logging (includes transcripts)")
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not allowed: a whole number from 1 up")
+    return number
 
 
 def _add_follow_options(status: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ import os
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,7 +77,7 @@ class ControlServer:
 
             def handle(self) -> None:
                 try:
-                    line = self.rfile.readline(MAX_REQUEST_BYTES + 1)
+                    line = _read_request(self.connection)
                 except TimeoutError:
                     _refuse(self.connection, f"no request within {REQUEST_TIMEOUT_S:g} s")
                     return
@@ -154,6 +155,21 @@ class _BoundedServer(socketserver.ThreadingUnixStreamServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+
+def _read_request(connection: socket.socket) -> bytes:
+    """The request line (at most one byte over ``MAX_REQUEST_BYTES``), within ``REQUEST_TIMEOUT_S``
+    in all: a client that sends a byte at a time is held no longer than a silent one. Raises
+    TimeoutError at that deadline."""
+    deadline = time.monotonic() + REQUEST_TIMEOUT_S
+    received = b""
+    while b"\n" not in received and len(received) <= MAX_REQUEST_BYTES:
+        connection.settimeout(max(deadline - time.monotonic(), 0.001))
+        chunk = connection.recv(MAX_REQUEST_BYTES + 1 - len(received))
+        if not chunk:
+            break
+        received += chunk
+    return received.partition(b"\n")[0] if b"\n" in received else received
 
 
 def _refuse(connection: socket.socket, why: str) -> None:

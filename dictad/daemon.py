@@ -71,6 +71,8 @@ class Daemon:
         self.hooks = hooks or Hooks()
         self.status_record = StatusRecord(events, notify=self.hooks.notify)
         self.history = self._open_history(config)
+        self._left_by_a_crash = leftovers(journal_folder())
+        """Taken before anything can record: a journal of this run is never taken for one of a crash."""
         self.settings = LiveSettings(config, events, on_llm_problem=self._llm_problem)
         self._jobs: queue.Queue[Take | Path | None] = queue.Queue()
         self.recordings = Recordings(
@@ -98,7 +100,8 @@ class Daemon:
     def _take_on_its_trip(self, take: Take) -> None:
         try:
             trip = take_trip(take.audio, self._stages(take), take.drafts)
-            if take.journal is not None and (trip.not_kept is None or trip.outcome == "delivered"):
+            if take.journal is not None and (trip.outcome == "delivered" or
+                                             (trip.not_kept is None and self.history.on_disk)):
                 take.journal.discard()
             self._show_outcome(trip)
         finally:
@@ -144,7 +147,7 @@ class Daemon:
     def recover_interrupted(self) -> int:
         """Queue the journals a crash left behind, to be transcribed and kept in the history after
         the dictations before them; returns how many there are."""
-        found = leftovers(journal_folder())
+        found, self._left_by_a_crash = self._left_by_a_crash, []
         for path in found:
             self.status_record.update(lambda status: replace(status, busy=status.busy + 1))
             self._jobs.put(path)
@@ -297,9 +300,11 @@ class Daemon:
     def apply_config(self, config: Config) -> None:
         """Switch to a new config; the desktop side re-grabs the hotkey or reloads the model if needed."""
         previous = self.settings.apply(config)
-        if config.history != previous.history:
+        if config.history.enabled != previous.history.enabled:
             self.history.close()
             self.history = self._open_history(config)
+        elif config.history != previous.history:
+            self.history.use_limits(config.history)
         self.hooks.config_changed(previous, config)
 
     def _open_history(self, config: Config) -> History:

@@ -84,8 +84,15 @@ CREATE TABLE IF NOT EXISTS dictations (
     clean_s REAL NOT NULL, deliver_s REAL NOT NULL, audio_file TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dictations_at ON dictations (at);
-PRAGMA user_version = 1;
 """
+_UNREADABLE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+"""The errors that mean the file is not a history dictad can read: it is moved aside. Others (a full
+disk, a locked file, no permission) leave the file alone, for it may be whole."""
+
+
+class _Damaged(sqlite3.DatabaseError):
+    """The file opened, but its own check found it damaged."""
+
 
 
 def data_folder() -> Path:
@@ -104,16 +111,27 @@ class History:
         self.problem: str | None = None
         """What went wrong with the file, for the user: moved aside, or kept in memory only."""
         self.folder = (folder or data_folder()) if config.enabled else None
+        self._db_file = ":memory:"
         self._db = self._open()
         self._prune()
 
+    def use_limits(self, config: HistoryConfig) -> None:
+        """New ``max_days``, ``max_entries`` or ``audio`` (a reload), applied at once; ``enabled`` cannot change here."""
+        self._config = config
+        self._prune()
+
     # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether what is added reaches a file (not when history is off, or no file could be used)."""
+        return self.folder is not None and self._db_file != ":memory:"
 
     def recent(self, limit: int = RECENT_LIMIT) -> list[Entry]:
         """The last ``limit`` dictations and every pinned one, newest first."""
         rows = self._select("WHERE id IN (SELECT id FROM dictations ORDER BY id DESC LIMIT ?) "
                             "OR (delivered = 0 AND taken = 0) ORDER BY id DESC", (limit,))
-        return self._unsaved + rows
+        return self._with_unsaved(rows)
 
     def latest(self) -> Entry | None:
         entries = self.recent(limit=1)
@@ -125,12 +143,17 @@ class History:
         where = " AND ".join("(text LIKE ? ESCAPE '\\' OR raw LIKE ? ESCAPE '\\')" for _ in terms) or "1"
         patterns = [pattern for term in terms for pattern in (_like(term),) * 2]
         rows = self._select(f"WHERE {where} ORDER BY id DESC LIMIT ?", (*patterns, -1 if limit is None else limit))
-        unsaved = [entry for entry in self._unsaved if all(_holds(entry, term) for term in terms)]
-        return (unsaved + rows)[:limit]
+        return [entry for entry in self._with_unsaved(rows) if all(_holds(entry, term) for term in terms)][:limit]
 
     def get(self, entry_id: int) -> Entry | None:
-        found = [entry for entry in self._unsaved if entry.id == entry_id] or self._select("WHERE id = ?", (entry_id,))
+        found = [entry for entry in self._with_unsaved(self._select("WHERE id = ?", (entry_id,))) if entry.id == entry_id]
         return found[0] if found else None
+
+    def _with_unsaved(self, rows: list[Entry]) -> list[Entry]:
+        """``rows`` and the entries that could not be written, newest first."""
+        with self._lock:
+            unsaved = list(self._unsaved)
+        return sorted(unsaved + rows, key=lambda entry: entry.at, reverse=True)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -143,8 +166,8 @@ class History:
                 entry_id = self._db.execute(f"INSERT INTO dictations VALUES ({', '.join('?' * len(_COLUMNS))})",
                                             values).lastrowid
         except sqlite3.Error as error:
-            kept = replace(entry, id=-len(self._unsaved) - 1)
-            self._unsaved.insert(0, kept)
+            with self._lock:
+                self._unsaved.insert(0, replace(entry, id=-len(self._unsaved) - 1))
             raise HistoryError(f"the dictation could not be written to {self._where()} ({error}); "
                                "it is kept in memory until dictad quits") from error
         kept = replace(entry, id=entry_id)
@@ -155,7 +178,8 @@ class History:
 
     def mark_taken(self, entry_id: int) -> None:
         """The user took this one (copied or inserted it): it is no longer pinned."""
-        self._unsaved = [replace(entry, taken=True) if entry.id == entry_id else entry for entry in self._unsaved]
+        with self._lock:
+            self._unsaved = [replace(entry, taken=True) if entry.id == entry_id else entry for entry in self._unsaved]
         self._write("UPDATE dictations SET taken = 1 WHERE id = ?", (entry_id,))
 
     def clear(self) -> int:
@@ -163,7 +187,8 @@ class History:
         entries = self.search()
         for entry in entries:
             _remove_quietly(entry.audio_file)
-        self._unsaved.clear()
+        with self._lock:
+            self._unsaved.clear()
         self._write("DELETE FROM dictations", ())
         return len(entries)
 
@@ -174,28 +199,37 @@ class History:
     # -- the file ------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        """The history file, made user-only; one that cannot be read is moved aside for a new one.
-        In memory when history is off, or when no file can be made at all."""
+        """The history file, made user-only; one that is not a readable history is moved aside for a
+        new one. In memory when history is off, or when no file can be used (a full disk, no
+        permission): then nothing is renamed, and the file is used again at the next start."""
         if self.folder is None:
             return _connect(":memory:")
         path = self.folder / HISTORY_FILE
         try:
-            _make_private(path)
-            return _connect(str(path))
+            return self._connect_file(path)
         except (sqlite3.Error, OSError) as error:
+            if not _unreadable(error):
+                return self._in_memory(f"{path} cannot be used ({error})")
             unreadable = f"{path} could not be read ({error})"
         try:
             aside = _move_aside(path)
-            _make_private(path)
-            connection = _connect(str(path))
+            connection = self._connect_file(path)
         except (sqlite3.Error, OSError) as error:
-            self.problem = (f"{unreadable}, nor a new one made ({error}): dictations are kept in memory until "
-                            "dictad quits")
-            log.error("%s", self.problem)
-            return _connect(":memory:")
+            return self._in_memory(f"{unreadable}, nor a new one made ({error})")
         self.problem = f"{unreadable}: it was moved to {aside}, and a new history started"
         log.error("%s", self.problem)
         return connection
+
+    def _connect_file(self, path: Path) -> sqlite3.Connection:
+        _make_private(path)
+        connection = _connect(str(path))
+        self._db_file = str(path)
+        return connection
+
+    def _in_memory(self, why: str) -> sqlite3.Connection:
+        self.problem = f"{why}: dictations are kept in memory until dictad quits"
+        log.error("%s", self.problem)
+        return _connect(":memory:")
 
     def _where(self) -> str:
         return str(self.folder / HISTORY_FILE) if self.folder else "the history"
@@ -253,12 +287,18 @@ def _connect(target: str) -> sqlite3.Connection:
     try:
         connection.execute("PRAGMA temp_store = MEMORY")  # no temporary files beside it
         if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise sqlite3.DatabaseError("the file is damaged (PRAGMA quick_check)")
+            raise _Damaged("the file is damaged (PRAGMA quick_check)")
         connection.executescript(_SCHEMA)
+        if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
+            connection.execute("PRAGMA user_version = 1")
     except sqlite3.Error:
         connection.close()
         raise
     return connection
+
+
+def _unreadable(error: Exception) -> bool:
+    return isinstance(error, _Damaged) or getattr(error, "sqlite_errorname", "") in _UNREADABLE
 
 
 def _make_private(path: Path) -> None:
@@ -271,12 +311,11 @@ def _make_private(path: Path) -> None:
 
 
 def _move_aside(path: Path) -> Path:
-    """Rename an unreadable history file (and its journal files) out of the way, keeping them."""
+    """Rename an unreadable history file (and SQLite's rollback journal beside it) out of the way, keeping them."""
     aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            companion.rename(aside.with_name(aside.name + suffix))
+    journal = path.with_name(path.name + "-journal")
+    if journal.exists():
+        journal.rename(aside.with_name(aside.name + "-journal"))
     path.rename(aside)
     return aside
 

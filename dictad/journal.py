@@ -24,7 +24,6 @@ from dictad.config import APP_NAME
 log = logging.getLogger(__name__)
 
 SUFFIX = ".s16"
-SAMPLE_RATE = 16000
 
 
 def journal_folder() -> Path:
@@ -77,8 +76,11 @@ class JournalFile:
 
     def _close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            fd, self._fd = self._fd, None
+            try:
+                os.close(fd)
+            except OSError as error:  # a network file system may report a failed write only here
+                log.warning("the journal %s may be incomplete: %s", self.path, error)
 
 
 def start_journal(folder: Path) -> JournalFile | None:

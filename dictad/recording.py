@@ -164,7 +164,7 @@ class Recordings:
 
     def microphone_unavailable(self, problem: str) -> None:
         """The microphone could not be opened: say so, and that the next press tries again."""
-        self.microphone_failed(f"dictad tries the microphone again at the next dictation: {problem}")
+        self.microphone_failed(f"dictad tries the microphone again every few seconds: {problem}")
 
     def use_microphone(self, previous: AudioConfig, audio: AudioConfig) -> None:
         """Switch to the microphone a reloaded config names, or try again one that failed, before
@@ -190,18 +190,23 @@ class Recordings:
             if self._try_microphone_now.wait(MICROPHONE_WATCH_S):
                 self._try_microphone_now.clear()
                 next_try = 0.0
-            with self._lock:
+            with self._lock:  # looked at as one moment, never halfway through a start or a switch
                 if self._status.now.recording or self._status.now.paused:
                     continue
-                if self._microphone.delivering:
-                    self._microphone_is_back()
-                elif self._microphone_problem is None:
-                    self.microphone_failed("the microphone stopped delivering audio (unplugged?); dictad tries it "
-                                           "again every few seconds")
-                    next_try = time.monotonic() + MICROPHONE_RETRY_S
-                elif time.monotonic() >= next_try:
-                    self._try_microphone_again()
-                    next_try = time.monotonic() + MICROPHONE_RETRY_S
+                delivering, back = self._microphone.delivering, self._microphone_problem
+                if delivering:
+                    self._microphone_problem = None
+            # what follows may wait (a microphone opened, a notification sent): presses are not held up
+            if delivering:
+                if back is not None:
+                    self._microphone_is_back(back)
+            elif back is None:
+                self.microphone_failed("the microphone stopped delivering audio (unplugged?); dictad tries it "
+                                       "again every few seconds")
+                next_try = time.monotonic() + MICROPHONE_RETRY_S
+            elif time.monotonic() >= next_try:
+                self._try_microphone_again()
+                next_try = time.monotonic() + MICROPHONE_RETRY_S
 
     def _refuse_press(self, problem: str) -> None:
         """A press with no microphone: said at once (a sound, a notification), instead of recording
@@ -217,10 +222,7 @@ class Recordings:
         except Exception as error:
             log.debug("the microphone is still not there: %s", error)
 
-    def _microphone_is_back(self) -> None:
-        problem, self._microphone_problem = self._microphone_problem, None
-        if problem is None:
-            return
+    def _microphone_is_back(self, problem: str) -> None:
         self._status.update(lambda status: replace(status, error=None) if status.error == problem else status,
                             announce="microphone_back")
         self._notify("the microphone is back: dictation works again")

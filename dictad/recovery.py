@@ -18,8 +18,9 @@ FIRST_WORDS = 8
 
 def recover(journal: Path, transcriber: SpeechToText, finish: Callable[[str], Dictation],
             history: History) -> Entry | None:
-    """The journal's dictation, kept in ``history`` and the journal removed; None when it held no
-    speech. Raises HistoryError when it cannot be kept: the journal stays for the next start."""
+    """The journal's dictation, kept in ``history`` and the journal removed once the history is on
+    disk; None when it held no speech. Raises HistoryError when it cannot be kept: the journal stays
+    for the next start (as it does while the history is in memory only)."""
     audio = read_journal(journal)
     raw = transcribe(audio, transcriber, None).text
     if not raw:
@@ -28,7 +29,8 @@ def recover(journal: Path, transcriber: SpeechToText, finish: Callable[[str], Di
     dictation = finish(raw)
     entry = history.add(Entry(0, journal.stat().st_mtime, raw, dictation.text, dictation.cleaner, reason=RECOVERED,
                               recovered=True, audio_seconds=len(audio) / SAMPLE_RATE), audio)
-    journal.unlink(missing_ok=True)
+    if history.on_disk:
+        journal.unlink(missing_ok=True)
     return entry
 
 

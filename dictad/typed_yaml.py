@@ -103,11 +103,8 @@ def explain_yaml_error(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[i
     if "'\\t'" in problem:
         return row + 1, (f"a tab character (column {mark.column + 1}): YAML indents with spaces only; "
                          "replace the tab with spaces (two for each level)")
-    if problem == "mapping values are not allowed here":
-        return _explain_stray_colon(lines, row, mark.column)
-    if "expected <block end>" in problem:
-        return row + 1, (f"{_shown(line)} starts in a column that no key above it uses: indent it like the other "
-                         "keys of its section (two spaces under the section's name), or not at all for a top-level key")
+    if problem == "mapping values are not allowed here" or "expected <block end>" in problem:
+        return _explain_misplaced_line(lines, row, mark.column, colon_met=problem.startswith("mapping"))
     if "flow sequence" in context or "flow mapping" in context:
         return opened, f"a '[' or '{{' on line {opened} is never closed: close it"
     if "quoted scalar" in context:
@@ -115,22 +112,23 @@ def explain_yaml_error(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[i
     return row + 1, f"{problem or context} ({_shown(line)})"
 
 
-def _explain_stray_colon(lines: list[str], row: int, column: int) -> tuple[int, str]:
-    """A ':' where no key may start: in a value, under a key indented too far, or after a line that
-    has no colon (YAML then reads both lines as one key)."""
+def _explain_misplaced_line(lines: list[str], row: int, column: int, colon_met: bool) -> tuple[int, str]:
+    """A line where no key may start: a ':' in a value, a line above with no colon (YAML then reads
+    both as one key), or a key indented further than the one above it, or in a column no key uses."""
     line = lines[row]
-    if ": " in line[:column].strip():
-        key = line.split(":", 1)[0].strip()
-        value = line.split(":", 1)[1].strip()
+    if colon_met and ": " in line[:column].strip():
+        key, value = (part.strip() for part in line.split(":", 1))
         return row + 1, (f"the value of {key} holds ': ', which YAML reads as another key: put the value in quotes "
                          f"({key}: \"{value}\")")
-    above = next((number for number in range(row - 1, -1, -1) if lines[number].strip()), None)
+    above = next((number for number in range(row - 1, -1, -1)
+                  if lines[number].strip() and not lines[number].lstrip().startswith("#")), None)
     if above is not None and ":" not in lines[above]:
         return above + 1, f"{_shown(lines[above])} has no ':' after its key: write it as key: value"
-    if above is not None and _indent(line) > _indent(lines[above]):
+    if colon_met and above is not None and _indent(line) > _indent(lines[above]):
         return row + 1, (f"{_shown(line)} is indented further than the key above it on line {above + 1}: keys of "
                          "one section start in the same column")
-    return row + 1, f"a ':' where no key may start ({_shown(line)}): put the value in quotes"
+    return row + 1, (f"{_shown(line)} starts in a column that no key above it uses: indent it like the other keys "
+                     "of its section (two spaces under the section's name), or not at all for a top-level key")
 
 
 def _indent(line: str) -> int:
@@ -221,8 +219,9 @@ def _hint(unknown: str, prefix: str, fields: dict[str, Any], homes: dict[str, li
     if elsewhere == [unknown]:
         return f" ({unknown} is a top-level key: move it, with the keys under it, out to the start of the line)"
     if elsewhere:
-        sections = " or ".join(home.rpartition(".")[0] for home in elsewhere)
-        return f" ({unknown} belongs under {sections}: indent it under its section's name)"
+        places = " or ".join(f"under {home.rpartition('.')[0]}" if "." in home else "at the top level"
+                             for home in elsewhere)
+        return f" ({unknown} belongs {places}: move it there)"
     close = difflib.get_close_matches(unknown, list(fields), n=1)
     return f" (did you mean {prefix}{close[0]}?)" if close else ""
 

@@ -124,6 +124,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
     ("output:\n  method: paste\n append: space\n", 3, "the line 'append: space' starts in a column that no key above "
                                                      "it uses"),
     ("output:\n  method paste\n  append: space\n", 2, "the line 'method paste' has no ':' after its key"),
+    ("output:\n  method paste\n  # how each text ends\n  append: space\n", 2,
+     "the line 'method paste' has no ':' after its key"),
     ("cleanup:\n  style: note: short\n", 2, "the value of style holds ': ', which YAML reads as another key: put the "
                                             "value in quotes (style: \"note: short\")"),
     ("mode: hold\ntranscription:\n  model: [unclosed\n", 3, "a '[' or '{' on line 3 is never closed"),
@@ -137,7 +139,9 @@ def test_broken_yaml_names_the_line_and_the_mistake_in_plain_words(tmp_path, tex
 
 @pytest.mark.parametrize(("text", "hint"), [
     ("audio:\n  sounds: true\n  model: base.en\n", "audio.model: unknown key (model belongs under transcription or "
-                                                   "cleanup.ollama: indent it under its section's name)"),
+                                                   "under cleanup.ollama: move it there)"),
+    ("audio:\n  sounds: true\n  mode: toggle\n", "audio.mode: unknown key (mode belongs at the top level or under "
+                                                "cleanup: move it there)"),
     ("audio:\n  sounds: true\n  transcription:\n    model: base.en\n",
      "audio.transcription: unknown key (transcription is a top-level key: move it, with the keys under it, out"),
     ("output:\n  apend: space\n", "output.apend: unknown key (did you mean output.append?)"),

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -87,6 +88,22 @@ def test_a_client_that_sends_nothing_is_dropped(server, sock_path):
         client.connect(str(sock_path))
         answer = json.loads(client.makefile("rb").readline())
     assert answer == {"ok": False, "error": f"no request within {REQUEST_TIMEOUT_S:g} s"}
+
+
+def test_a_client_that_sends_a_byte_at_a_time_is_dropped_as_soon_as_a_silent_one(server, sock_path):
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
+        client.connect(str(sock_path))
+        started = time.monotonic()
+        for _ in range(10):  # the fault under test: a byte every 0.3 s, never a whole line
+            try:
+                client.send(b"s")
+            except OSError:  # dropped meanwhile
+                break
+            time.sleep(0.3)
+        answer = json.loads(client.makefile("rb").readline())
+    assert answer == {"ok": False, "error": f"no request within {REQUEST_TIMEOUT_S:g} s"}
+    assert time.monotonic() - started < REQUEST_TIMEOUT_S + 1.5
 
 
 def test_a_flood_of_idle_connections_takes_a_bounded_number_of_threads_and_passes(server, sock_path):

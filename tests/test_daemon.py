@@ -19,6 +19,7 @@ import pytest
 from dictad.daemon import Daemon, Hooks
 from dictad.events import EventLog
 from dictad.inject import Delivery
+from dictad.journal import journal_folder, leftovers
 from dictad.state import State
 from dictad.transcriber import SAMPLE_RATE, Transcript
 from tests.rig.waiting import stays_false, wait_until
@@ -384,6 +385,20 @@ def test_a_press_that_begins_as_the_text_goes_in_makes_the_text_wait_for_the_key
     wait_until(lambda: len(window.texts) == 2, what="both dictations after the release")
     assert window.texts == ["The report is ready", "Call me back"]
     assert "error" not in seen.names()
+
+
+def test_the_journal_of_a_recording_in_progress_is_never_taken_for_one_a_crash_left(rig):
+    """A press can come while dictad starts (the control socket answers before the model is warm),
+    before the journals a crash left are looked for."""
+    daemon, recorder, _, window, seen = rig
+    recorder.say(1)
+    daemon.input.hotkey_pressed()
+    assert len(leftovers(journal_folder())) == 1  # this recording's own journal
+    assert daemon.recover_interrupted() == 0
+    daemon.input.hotkey_released()
+    wait_until(lambda: window.texts == ["The report is ready"], what="the dictation")
+    assert "recovered" not in seen.names()
+    wait_until(lambda: not leftovers(journal_folder()), what="the journal to go once the text is in the history")
 
 
 def test_a_queued_dictation_waits_for_the_held_key_to_come_up(rig):

@@ -126,6 +126,20 @@ def test_a_journal_that_cannot_be_kept_stays_for_the_next_start(transcriber, mak
     assert leftovers(journal_folder()) == [journal.path]
 
 
+def test_a_history_that_cannot_be_used_now_is_left_alone_and_the_dictations_kept_in_memory() -> None:
+    """Not damaged, just unusable (here its folder's place is taken by a file; a full disk is another
+    case): nothing is renamed, so the next start finds the history again."""
+    data_folder().parent.mkdir(parents=True)
+    data_folder().write_text("a file where dictad's folder should be")
+    history = History(KEEP_ALL)
+    assert history.problem.startswith(f"{data_folder() / 'history.sqlite3'} cannot be used (")
+    assert history.problem.endswith("dictations are kept in memory until dictad quits")
+    assert not history.on_disk
+    history.add(entry("Still here."))
+    assert [kept.text for kept in history.recent()] == ["Still here."]
+    assert data_folder().read_text() == "a file where dictad's folder should be"
+
+
 # -- dictad history ------------------------------------------------------------------------------
 
 

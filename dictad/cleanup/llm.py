@@ -169,11 +169,11 @@ class LlmCleaner:
         self._closed.set()
 
     def _check_until_it_answers(self) -> None:
-        """In the background, while there is a problem: ask Ollama to clean a short text, within
-        the dictation budget, until it does."""
-        while not self._closed.wait(RECHECK_S):
+        """In the background, while there is a problem: ask Ollama to clean a dictation-sized text
+        within the dictation budget, until it does (or a dictation found it answering first)."""
+        while not self._closed.wait(RECHECK_S) and self._problem is not None:
             try:
-                self._answer_within_budget(WARM_UP_TRANSCRIPT)
+                self._answer_within_budget(PROBE_TRANSCRIPT)
             except OllamaUnavailable as problem:
                 self._note_problem(str(problem))
                 continue
