@@ -71,13 +71,14 @@ class Daemon:
         self.hooks = hooks or Hooks()
         self.status_record = StatusRecord(events, notify=self.hooks.notify)
         self.history = self._open_history(config)
-        self._left_by_a_crash = leftovers(journal_folder())
+        journals = journal_folder()
+        self._left_by_a_crash = leftovers(journals)
         """Taken before anything can record: a journal of this run is never taken for one of a crash."""
         self.settings = LiveSettings(config, events, on_llm_problem=self._llm_problem)
         self._jobs: queue.Queue[Take | Path | None] = queue.Queue()
         self.recordings = Recordings(
             microphone, self.settings, lambda: self.transcriber, self.status_record, events, self._jobs.put,
-            on_started=self.hooks.recording_started, notify=self.hooks.notify, journal_in=journal_folder())
+            on_started=self.hooks.recording_started, notify=self.hooks.notify, journal_in=journals)
         self.input = InputPolicy(self.recordings, mode=lambda: self.settings.config.mode)
         self._worker = threading.Thread(target=self._work, name="dictad-worker", daemon=True)
         self._worker.start()

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
@@ -125,7 +126,7 @@ class History:
     @property
     def on_disk(self) -> bool:
         """Whether what is added reaches a file (not when history is off, or no file could be used)."""
-        return self.folder is not None and self._db_file != ":memory:"
+        return self._db_file != ":memory:"
 
     def recent(self, limit: int = RECENT_LIMIT) -> list[Entry]:
         """The last ``limit`` dictations and every pinned one, newest first."""
@@ -135,7 +136,7 @@ class History:
 
     def latest(self) -> Entry | None:
         entries = self.recent(limit=1)
-        return max(entries, key=lambda entry: entry.at) if entries else None
+        return entries[0] if entries else None
 
     def search(self, words: str = "", limit: int | None = None) -> list[Entry]:
         """Newest first, those whose text or transcript holds every word of ``words`` (any case)."""
@@ -143,16 +144,16 @@ class History:
         where = " AND ".join("(text LIKE ? ESCAPE '\\' OR raw LIKE ? ESCAPE '\\')" for _ in terms) or "1"
         patterns = [pattern for term in terms for pattern in (_like(term),) * 2]
         rows = self._select(f"WHERE {where} ORDER BY id DESC LIMIT ?", (*patterns, -1 if limit is None else limit))
-        return [entry for entry in self._with_unsaved(rows) if all(_holds(entry, term) for term in terms)][:limit]
+        return self._with_unsaved(rows, lambda entry: all(_holds(entry, term) for term in terms))[:limit]
 
     def get(self, entry_id: int) -> Entry | None:
-        found = [entry for entry in self._with_unsaved(self._select("WHERE id = ?", (entry_id,))) if entry.id == entry_id]
+        found = self._with_unsaved(self._select("WHERE id = ?", (entry_id,)), lambda entry: entry.id == entry_id)
         return found[0] if found else None
 
-    def _with_unsaved(self, rows: list[Entry]) -> list[Entry]:
-        """``rows`` and the entries that could not be written, newest first."""
+    def _with_unsaved(self, rows: list[Entry], wanted: Callable[[Entry], bool] = lambda entry: True) -> list[Entry]:
+        """``rows`` and the ``wanted`` entries of those that could not be written, newest first."""
         with self._lock:
-            unsaved = list(self._unsaved)
+            unsaved = [entry for entry in self._unsaved if wanted(entry)]
         return sorted(unsaved + rows, key=lambda entry: entry.at, reverse=True)
 
     # -- writing -----------------------------------------------------------------------------
@@ -276,10 +277,12 @@ class History:
         for entry in doomed + stale_audio:
             _remove_quietly(entry.audio_file)
         with contextlib.suppress(HistoryError):  # a full disk: pruning waits for the next dictation
-            self._write(f"DELETE FROM dictations WHERE id IN ({', '.join('?' * len(doomed))})",
-                        tuple(entry.id for entry in doomed))
-            self._write("UPDATE dictations SET audio_file = '' WHERE audio_file != '' AND at < ?",
-                        (now - audio_days * _DAY_S,))
+            if doomed:
+                self._write(f"DELETE FROM dictations WHERE id IN ({', '.join('?' * len(doomed))})",
+                            tuple(entry.id for entry in doomed))
+            if stale_audio:
+                self._write(f"UPDATE dictations SET audio_file = '' WHERE id IN ({', '.join('?' * len(stale_audio))})",
+                            tuple(entry.id for entry in stale_audio))
 
 
 def _connect(target: str) -> sqlite3.Connection:

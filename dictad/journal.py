@@ -5,7 +5,7 @@ extended at every block the microphone delivers (100 ms, 3.2 kB), completed when
 stops, and removed once its dictation is in the history (or delivered). A file found there at
 start is a dictation that a crash (or a kill) interrupted: the daemon transcribes it and keeps it
 in the history, marked recovered. Plain writes, no fsync: a killed process loses nothing the
-kernel already has; the write cost is measured by ``python bench/journal.py``.
+kernel already has; the cost is measured by ``python bench/latency.py --history true|false``.
 """
 
 from __future__ import annotations

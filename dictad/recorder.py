@@ -181,12 +181,7 @@ class Recorder:
         the next one and of what :meth:`stop` returns, except that an excluded sound is audible in
         a snapshot that ends before the sound's echo does (the cue's 90 ms and 50 ms after it).
         """
-        with self._convert_lock:
-            dictation = self._dictation
-            if dictation is None:
-                return np.zeros(0, np.float32)
-            dictation.convert_pending(self._lock, final=False)
-            return dictation.audio.copy()
+        return self.audio_since(0)
 
     def audio_since(self, offset: int) -> np.ndarray:
         """The current dictation from sample ``offset`` on (16 kHz), for a journal that has the rest."""

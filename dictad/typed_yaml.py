@@ -198,7 +198,7 @@ def _convert_dataclass(cls: type, data: Any, prefix: str, problems: Problems) ->
         problems.add(key_name, f"{_show(data)} is not allowed: expected a mapping of keys to values")
         return None
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    fields = {f.name: f for f in _settable_fields(cls)}
     for unknown in sorted(set(data) - set(fields), key=str):
         problems.add(f"{prefix}{unknown}", f"unknown key{_hint(str(unknown), prefix, fields, problems.homes)}; "
                                            f"allowed here: {', '.join(fields)}")
@@ -226,13 +226,16 @@ def _hint(unknown: str, prefix: str, fields: dict[str, Any], homes: dict[str, li
     return f" (did you mean {prefix}{close[0]}?)" if close else ""
 
 
+def _settable_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields a config file may set: all but those the loader sets itself (``INTERNAL``)."""
+    return [field for field in dataclasses.fields(cls) if not field.metadata.get("internal")]
+
+
 def _homes(cls: type, prefix: str = "") -> dict[str, list[str]]:
     """Every key's name in the schema of ``cls``, with the dotted keys that have it."""
     homes: dict[str, list[str]] = {}
     hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        if field.metadata.get("internal"):
-            continue
+    for field in _settable_fields(cls):
         homes.setdefault(field.name, []).append(prefix + field.name)
         if dataclasses.is_dataclass(hints[field.name]):
             for name, keys in _homes(hints[field.name], f"{prefix}{field.name}.").items():

@@ -18,14 +18,7 @@ NOT_AN_X_WINDOW = ("the focused window is a Wayland window, and dictad's keys re
 class XWaylandKeyboard(XorgKeyboard):
     """XTEST, only while an X11 window has the focus."""
 
-    def press_combination(self, keys: tuple[str, ...]) -> None:
-        self._ensure_x_window_has_focus()
-        super().press_combination(keys)
-
-    def type_text(self, text: str) -> None:
-        self._ensure_x_window_has_focus()
-        super().type_text(text)
-
-    def _ensure_x_window_has_focus(self) -> None:
+    def _ensure_a_window_has_focus(self) -> None:
         if not x_window_is_active(self._display):
             raise OutOfReach(NOT_AN_X_WINDOW)
+        super()._ensure_a_window_has_focus()
